@@ -1,0 +1,51 @@
+/** One scheduled expiry. Stale items (the key was rewritten since) are recognised by `version` and skipped. */
+export interface ExpiryItem {
+  at: number
+  scopeId: string
+  key: string
+  version: string
+}
+
+/** A binary min-heap of expiries by time, so reclaiming what is due costs O(k log n), not a scan. */
+export class ExpiryHeap {
+  private readonly items: ExpiryItem[] = []
+
+  get size(): number {
+    return this.items.length
+  }
+
+  push(item: ExpiryItem): void {
+    const items = this.items
+    items.push(item)
+    let i = items.length - 1
+    while (i > 0) {
+      const parent = (i - 1) >> 1
+      if (items[parent]!.at <= item.at) break
+      items[i] = items[parent]!
+      i = parent
+    }
+    items[i] = item
+  }
+
+  /** Removes and returns the earliest item if it is due at `now`. */
+  popDue(now: number): ExpiryItem | undefined {
+    const items = this.items
+    const top = items[0]
+    if (top === undefined || top.at > now) return undefined
+    const last = items.pop()!
+    if (items.length > 0) {
+      let i = 0
+      for (;;) {
+        const left = 2 * i + 1
+        if (left >= items.length) break
+        const right = left + 1
+        const child = right < items.length && items[right]!.at < items[left]!.at ? right : left
+        if (items[child]!.at >= last.at) break
+        items[i] = items[child]!
+        i = child
+      }
+      items[i] = last
+    }
+    return top
+  }
+}

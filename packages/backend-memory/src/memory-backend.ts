@@ -1,0 +1,310 @@
+import {
+  type Backend,
+  type BackendCapabilities,
+  type ChangeEvent,
+  compareKeys,
+  encodeScopePath,
+  type ListQuery,
+  matchesQuery,
+  notANumber,
+  numberCodec,
+  type OpResult,
+  prefixEnd,
+  quotaCheck,
+  type ScopePath,
+  type StoredEntry,
+  type Usage,
+  type WatchSink,
+  type WatchSubscription,
+  type WriteRequest,
+  type WriteResult,
+} from '@cubby/core/backend'
+import { ExpiryHeap } from './expiry-heap.js'
+import { makeRec, type Rec, ScopeData } from './scope-data.js'
+import { SortedKeys } from './sorted-keys.js'
+import { UsageTree } from './usage-tree.js'
+
+/** Options of the memory backend. */
+export interface MemoryBackendOptions {
+  /** How often expired entries are reclaimed in the background, in ms. They are also reclaimed before each write. @default 1000 */
+  sweepIntervalMs?: number
+  /** Clock for the background sweep. @default Date.now */
+  clock?: () => number
+}
+
+/**
+ * The in-process backend: the reference for correctness. Every call runs synchronously to completion, so each is
+ * atomic; values are kept as encoded bytes, so reads return fresh copies.
+ */
+export class MemoryBackend implements Backend {
+  readonly name = 'memory'
+  readonly capabilities: BackendCapabilities = Object.freeze({
+    ttl: true,
+    watch: true,
+    quotas: true,
+    persistent: false,
+    minQuotaDepth: 0,
+  })
+  private readonly byId = new Map<string, ScopeData>()
+  private readonly usageTree = new UsageTree()
+  private readonly expiries = new ExpiryHeap()
+  private readonly watchers = new Map<string, Set<WatchSink>>()
+  private lastVersion = 0
+  private readonly sweeper: NodeJS.Timeout
+
+  constructor(options: MemoryBackendOptions = {}) {
+    const clock = options.clock ?? Date.now
+    this.sweeper = setInterval(() => this.reclaim(clock()), options.sweepIntervalMs ?? 1000)
+    this.sweeper.unref()
+  }
+
+  async get(scope: ScopePath, keys: readonly string[], options: { values: boolean; now: number }) {
+    const data = this.byId.get(encodeScopePath(scope))
+    return keys.map((key) => {
+      const rec = data?.live(key, options.now)
+      return rec && toStored(key, rec, options.values)
+    })
+  }
+
+  async write(request: WriteRequest): Promise<WriteResult> {
+    const { scope, now } = request
+    this.reclaim(now)
+    const id = encodeScopePath(scope)
+    const data = this.byId.get(id)
+    for (const check of request.checks) {
+      const rec = data?.live(check.key, now)
+      if ((rec?.version ?? null) !== check.version) return { ok: false }
+    }
+    // Stage every op against an overlay, so a failing op (not a number, quota) leaves nothing behind.
+    const overlay = new Map<string, Rec | undefined>()
+    const current = (key: string) => (overlay.has(key) ? overlay.get(key) : data?.live(key, now))
+    const results: OpResult[] = []
+    const events: ChangeEvent[] = []
+    for (const op of request.ops) {
+      const before = current(op.key)
+      if (op.type === 'delete') {
+        overlay.set(op.key, undefined)
+        results.push({ existed: before !== undefined })
+        if (before) events.push({ type: 'delete', key: op.key })
+        continue
+      }
+      const version = this.nextVersion()
+      let rec: Rec
+      if (op.type === 'set') {
+        rec = makeRec(op.key, op.value, version, op.expiresAt)
+        results.push({ existed: before !== undefined, version })
+      } else {
+        const base = before ? numberCodec.read(before.value) : 0
+        if (base === undefined) throw notANumber(op.key)
+        const sum = base + op.by
+        rec = makeRec(op.key, numberCodec.write(sum), version, op.expiresAt ?? before?.expiresAt)
+        results.push({ existed: before !== undefined, version, number: sum })
+      }
+      overlay.set(op.key, rec)
+      events.push({ type: 'set', key: op.key, version })
+    }
+    let keys = 0
+    let bytes = 0
+    for (const [key, rec] of overlay) {
+      const old = data?.entries.get(key)
+      keys += (rec ? 1 : 0) - (old ? 1 : 0)
+      bytes += (rec?.size ?? 0) - (old?.size ?? 0)
+    }
+    for (const rule of request.quotas) {
+      const before = this.usageTree.get(encodeScopePath(rule.scope))
+      const error = quotaCheck(rule, before, { keys: before.keys + keys, bytes: before.bytes + bytes })
+      if (error) throw error
+    }
+    const target = data ?? this.scopeData(scope, id)
+    for (const [key, rec] of overlay) this.place(target, key, rec)
+    this.prune(target)
+    this.notify(id, events)
+    return { ok: true, results }
+  }
+
+  async list(scope: ScopePath, query: ListQuery): Promise<StoredEntry[]> {
+    const data = this.byId.get(encodeScopePath(scope))
+    if (!data) return []
+    const keys = data.index.view()
+    const out: StoredEntry[] = []
+    const end = query.prefix === undefined ? undefined : prefixEnd(query.prefix)
+    const upper = minBound(query.end, end, query.reverse ? query.after : undefined)
+    const lower = maxBound(query.start, query.prefix, query.reverse ? undefined : query.after)
+    if (query.reverse) {
+      let i = upper === undefined ? keys.length - 1 : SortedKeys.lowerBound(keys, upper, false) - 1
+      for (; i >= 0 && out.length < query.limit; i--) {
+        if (!this.collect(data, keys[i]!, query, out)) break
+      }
+    } else {
+      let i = lower === undefined ? 0 : SortedKeys.lowerBound(keys, lower, false)
+      for (; i < keys.length && out.length < query.limit; i++) {
+        if (!this.collect(data, keys[i]!, query, out)) break
+      }
+    }
+    return out
+  }
+
+  async clear(scope: ScopePath, now: number): Promise<number> {
+    this.reclaim(now)
+    const data = this.byId.get(encodeScopePath(scope))
+    return data ? this.removeAll(data) : 0
+  }
+
+  async drop(scope: ScopePath, now: number): Promise<void> {
+    this.reclaim(now)
+    const id = encodeScopePath(scope)
+    for (const data of [...this.byId.values()]) {
+      if (scope.length === 0 || data.id === id || data.id.startsWith(`${id}/`)) this.removeAll(data)
+    }
+  }
+
+  async scopes(scope: ScopePath, options: { after?: string; limit: number; now: number }): Promise<string[]> {
+    this.reclaim(options.now)
+    const after = options.after
+    const names = [...this.usageTree.childNames(encodeScopePath(scope))]
+    return names
+      .filter((name) => after === undefined || compareKeys(name, after) > 0)
+      .sort(compareKeys)
+      .slice(0, options.limit)
+  }
+
+  async usage(scope: ScopePath, now: number): Promise<Usage> {
+    this.reclaim(now)
+    return this.usageTree.get(encodeScopePath(scope))
+  }
+
+  watch(scope: ScopePath, sink: WatchSink): WatchSubscription {
+    const id = encodeScopePath(scope)
+    const sinks = this.watchers.get(id) ?? new Set<WatchSink>()
+    this.watchers.set(id, sinks)
+    sinks.add(sink)
+    return {
+      ready: Promise.resolve(),
+      close: () => {
+        sinks.delete(sink)
+        if (sinks.size === 0 && this.watchers.get(id) === sinks) this.watchers.delete(id)
+      },
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweeper)
+    this.watchers.clear()
+  }
+
+  /** For tests: the physically stored record of a key, ignoring expiry. */
+  peek(scope: ScopePath, key: string): { value: Uint8Array; expiresAt?: number } | undefined {
+    const rec = this.byId.get(encodeScopePath(scope))?.entries.get(key)
+    if (!rec) return undefined
+    return rec.expiresAt === undefined ? { value: rec.value } : { value: rec.value, expiresAt: rec.expiresAt }
+  }
+
+  /** For tests: how many entries a scope physically holds (expired ones not yet reclaimed included). */
+  physicalCount(scope: ScopePath): number {
+    return this.byId.get(encodeScopePath(scope))?.entries.size ?? 0
+  }
+
+  /** Removes every entry whose expiry is due at `now`. */
+  reclaim(now: number): void {
+    for (let item = this.expiries.popDue(now); item; item = this.expiries.popDue(now)) {
+      const data = this.byId.get(item.scopeId)
+      const rec = data?.entries.get(item.key)
+      if (data && rec && rec.version === item.version && rec.expiresAt === item.at) {
+        this.place(data, item.key, undefined)
+        this.prune(data)
+      }
+    }
+  }
+
+  private nextVersion(): string {
+    return (++this.lastVersion).toString(36)
+  }
+
+  private scopeData(path: ScopePath, id: string): ScopeData {
+    const data = this.byId.get(id) ?? new ScopeData(path)
+    this.byId.set(id, data)
+    return data
+  }
+
+  /** Stores (or, for undefined, removes) one record, keeping index, usage and expiry schedule in step. */
+  private place(data: ScopeData, key: string, rec: Rec | undefined): void {
+    const old = data.entries.get(key)
+    if (rec) {
+      data.entries.set(key, rec)
+      if (!old) data.index.add(key)
+      if (rec.expiresAt !== undefined) {
+        this.expiries.push({ at: rec.expiresAt, scopeId: data.id, key, version: rec.version })
+      }
+    } else if (old) {
+      data.entries.delete(key)
+      data.index.remove(key)
+    }
+    this.usageTree.apply(data.path, data.ancestors, (rec ? 1 : 0) - (old ? 1 : 0), (rec?.size ?? 0) - (old?.size ?? 0))
+  }
+
+  /** Forgets a scope that no longer holds entries. */
+  private prune(data: ScopeData): void {
+    if (data.entries.size === 0 && this.byId.get(data.id) === data) this.byId.delete(data.id)
+  }
+
+  private removeAll(data: ScopeData): number {
+    const keys = [...data.entries.keys()]
+    for (const key of keys) this.place(data, key, undefined)
+    this.prune(data)
+    this.notify(
+      data.id,
+      keys.map((key) => ({ type: 'delete', key })),
+    )
+    return keys.length
+  }
+
+  /** Adds `key` to `out` if it is live and in range; returns false once the scan has left the range. */
+  private collect(data: ScopeData, key: string, query: ListQuery, out: StoredEntry[]): boolean {
+    if (!matchesQuery(key, query)) return !outside(key, query)
+    const rec = data.live(key, query.now)
+    if (rec) out.push(toStored(key, rec, query.values))
+    return true
+  }
+
+  private notify(id: string, events: ChangeEvent[]): void {
+    const sinks = this.watchers.get(id)
+    if (!sinks || events.length === 0) return
+    for (const sink of [...sinks]) for (const event of events) sink.event({ ...event })
+  }
+}
+
+/** The smallest of the given bounds in key order. */
+function minBound(...bounds: (string | undefined)[]): string | undefined {
+  let min: string | undefined
+  for (const bound of bounds) if (bound !== undefined && (min === undefined || compareKeys(bound, min) < 0)) min = bound
+  return min
+}
+
+/** The largest of the given bounds in key order. */
+function maxBound(...bounds: (string | undefined)[]): string | undefined {
+  let max: string | undefined
+  for (const bound of bounds) if (bound !== undefined && (max === undefined || compareKeys(bound, max) > 0)) max = bound
+  return max
+}
+
+/** Whether a scan in the query's direction has passed every key the query can match. */
+function outside(key: string, query: ListQuery): boolean {
+  const { prefix } = query
+  if (query.reverse) {
+    return (
+      (query.start !== undefined && compareKeys(key, query.start) < 0) ||
+      (prefix !== undefined && compareKeys(key, prefix) < 0)
+    )
+  }
+  return (
+    (query.end !== undefined && compareKeys(key, query.end) >= 0) ||
+    (prefix !== undefined && !key.startsWith(prefix) && compareKeys(key, prefix) > 0)
+  )
+}
+
+function toStored(key: string, rec: Rec, values: boolean): StoredEntry {
+  const entry: StoredEntry = { key, version: rec.version }
+  if (values) entry.value = rec.value
+  if (rec.expiresAt !== undefined) entry.expiresAt = rec.expiresAt
+  return entry
+}

@@ -1,0 +1,151 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
+import type { Usage } from './backend/contract.js'
+import { NoContextError } from './errors.js'
+import type {
+  AtomicBatch,
+  DeleteOptions,
+  Entry,
+  IncrOptions,
+  IterateOptions,
+  KeyInfo,
+  KVStore,
+  ListOptions,
+  ListPage,
+  ScopesOptions,
+  ScopesPage,
+  SetManyOptions,
+  SetOptions,
+  UpdateOptions,
+  Watch,
+  WatchFilter,
+  WatchOptions,
+} from './types.js'
+
+/** What `cubby.run` binds for the duration of a call. */
+export interface BoundContext {
+  workspace: string
+  plugin: string
+  user?: string
+  store: KVStore
+  userStore: KVStore | undefined
+}
+
+/** @internal */
+export const contextStorage = new AsyncLocalStorage<BoundContext>()
+
+/** The context bound by the innermost enclosing `cubby.run`, if any. */
+export function currentContext(): Readonly<Omit<BoundContext, 'store' | 'userStore'>> | undefined {
+  const bound = contextStorage.getStore()
+  return (
+    bound && {
+      workspace: bound.workspace,
+      plugin: bound.plugin,
+      ...(bound.user === undefined ? {} : { user: bound.user }),
+    }
+  )
+}
+
+/**
+ * A `KVStore` that acts on the scope bound by the enclosing `cubby.run()`. Promise-returning calls reject with
+ * `NoContextError` outside a run; `scope`, `watch`, `atomic` and `path` throw it.
+ */
+class AmbientStore implements KVStore {
+  constructor(private readonly which: 'store' | 'user') {}
+
+  private resolve(): KVStore {
+    const bound = contextStorage.getStore()
+    if (!bound) {
+      throw new NoContextError(
+        `the ambient \`${this.which}\` was used outside cubby.run(); wrap the request in cubby.run({ plugin, user }, fn)`,
+      )
+    }
+    if (this.which === 'store') return bound.store
+    if (!bound.userStore) {
+      throw new NoContextError(
+        `no user is bound in this cubby.run() (plugin ${JSON.stringify(bound.plugin)}); pass { user } to cubby.run to use \`user\``,
+      )
+    }
+    return bound.userStore
+  }
+
+  get path(): readonly string[] {
+    return this.resolve().path
+  }
+  scope(...segments: string[]): KVStore {
+    return this.resolve().scope(...segments)
+  }
+  get<T = unknown>(key: string): Promise<T | undefined>
+  get<T = unknown>(key: string, fallback: T): Promise<T>
+  async get<T = unknown>(key: string, ...fallback: [T?]): Promise<T | undefined> {
+    return fallback.length ? this.resolve().get<T>(key, fallback[0] as T) : this.resolve().get<T>(key)
+  }
+  async getEntry<T = unknown>(key: string): Promise<Entry<T> | undefined> {
+    return this.resolve().getEntry<T>(key)
+  }
+  async has(key: string): Promise<boolean> {
+    return this.resolve().has(key)
+  }
+  async set(key: string, value: unknown, options?: SetOptions): Promise<string> {
+    return this.resolve().set(key, value, options)
+  }
+  async delete(key: string, options?: DeleteOptions): Promise<boolean> {
+    return this.resolve().delete(key, options)
+  }
+  async update<T = unknown>(
+    key: string,
+    fn: (current: T | undefined) => T | undefined | Promise<T | undefined>,
+    options?: UpdateOptions,
+  ): Promise<T | undefined> {
+    return this.resolve().update<T>(key, fn, options)
+  }
+  async incr(key: string, by?: number, options?: IncrOptions): Promise<number> {
+    return this.resolve().incr(key, by, options)
+  }
+  async getMany<T = unknown>(keys: readonly string[]): Promise<(T | undefined)[]> {
+    return this.resolve().getMany<T>(keys)
+  }
+  async setMany(
+    entries: Iterable<readonly [string, unknown]> | Record<string, unknown>,
+    options?: SetManyOptions,
+  ): Promise<void> {
+    return this.resolve().setMany(entries, options)
+  }
+  async deleteMany(keys: readonly string[]): Promise<number> {
+    return this.resolve().deleteMany(keys)
+  }
+  list<T = unknown>(options?: ListOptions & { values?: true }): Promise<ListPage<Entry<T>>>
+  list(options: ListOptions & { values: false }): Promise<ListPage<KeyInfo>>
+  async list(options?: ListOptions): Promise<ListPage<Entry | KeyInfo>> {
+    return this.resolve().list(options as ListOptions & { values?: true })
+  }
+  async *entries<T = unknown>(options?: IterateOptions): AsyncIterableIterator<Entry<T>> {
+    yield* this.resolve().entries<T>(options)
+  }
+  async *keys(options?: IterateOptions): AsyncIterableIterator<string> {
+    yield* this.resolve().keys(options)
+  }
+  atomic(): AtomicBatch {
+    return this.resolve().atomic()
+  }
+  watch(filter?: WatchFilter, options?: WatchOptions): Watch {
+    return this.resolve().watch(filter, options)
+  }
+  async clear(): Promise<number> {
+    return this.resolve().clear()
+  }
+  async drop(): Promise<void> {
+    return this.resolve().drop()
+  }
+  async usage(): Promise<Usage> {
+    return this.resolve().usage()
+  }
+  async scopes(options?: ScopesOptions): Promise<ScopesPage> {
+    return this.resolve().scopes(options)
+  }
+}
+
+/** The current plugin's shared store, inside `cubby.run()`. */
+export const store: KVStore = new AmbientStore('store')
+
+/** The current user's private store, inside `cubby.run()` with a `user`. */
+export const user: KVStore = new AmbientStore('user')

@@ -1,0 +1,140 @@
+import { SerializationError } from '../errors.js'
+
+/** The value needs superjson (a non-JSON type, undefined, a cycle). */
+export const RICH = 1
+/** The value holds a Uint8Array somewhere. */
+export const HAS_BYTES = 2
+
+/** Returns true for values a custom type registered on this cubby will serialize. */
+export type CustomTypeTest = (value: object) => boolean
+
+const MAX_DEPTH = 2000
+
+/** Carries the unstorable thing up the walk; each level adds its path segment (built only on failure). */
+class Unstorable {
+  readonly path: string[] = []
+  constructor(
+    readonly what: string,
+    readonly hint: string,
+  ) {}
+}
+
+/**
+ * Walks `value` once and returns `RICH | HAS_BYTES` flags (0 = plain JSON), or throws `SerializationError`
+ * naming the path of the first thing that cannot be stored.
+ */
+export function classify(value: unknown, isCustom: CustomTypeTest | undefined): number {
+  try {
+    return walk(value, isCustom, [])
+  } catch (error) {
+    if (!(error instanceof Unstorable)) throw error
+    const path = `value${error.path.reverse().join('')}`
+    throw new SerializationError(`cannot store ${error.what} at ${path}; ${error.hint}`)
+  }
+}
+
+function walk(value: unknown, isCustom: CustomTypeTest | undefined, stack: object[]): number {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return 0
+    case 'number':
+      return Number.isFinite(value) && !Object.is(value, -0) ? 0 : RICH
+    case 'bigint':
+    case 'undefined':
+      return RICH
+    case 'function':
+      throw new Unstorable('a function', 'store plain data instead')
+    case 'symbol':
+      throw new Unstorable('a symbol', 'store a string instead')
+  }
+  if (value === null) return 0
+  const object = value as object
+  if (isCustom?.(object)) return RICH
+  if (stack.includes(object)) return RICH // superjson restores cycles
+  if (stack.length >= MAX_DEPTH) throw new Unstorable(`a value nested over ${MAX_DEPTH} levels deep`, 'flatten it')
+  const proto = Object.getPrototypeOf(object)
+  if (proto === Array.prototype) return walkArray(object as unknown[], isCustom, stack)
+  if (proto === Object.prototype || proto === null)
+    return walkRecord(object as Record<string, unknown>, isCustom, stack)
+  if (proto === Uint8Array.prototype || proto === Buffer.prototype) return HAS_BYTES
+  if (proto === Date.prototype) {
+    if (Number.isNaN((object as Date).getTime())) throw new Unstorable('an invalid Date', 'store null or a valid Date')
+    return RICH
+  }
+  if (proto === RegExp.prototype) return RICH
+  if (proto === Map.prototype) return walkMap(object as Map<unknown, unknown>, isCustom, stack)
+  if (proto === Set.prototype) return walkSet(object as Set<unknown>, isCustom, stack)
+  const name = (proto?.constructor as { name?: string } | undefined)?.name || 'an unnamed class'
+  if (ArrayBuffer.isView(object)) throw new Unstorable(`a ${name}`, 'store its bytes as a Uint8Array instead')
+  throw new Unstorable(
+    `an instance of ${name}`,
+    'store plain data, or register a custom type with openCubby({ types })',
+  )
+}
+
+/** Adds `segment` to the path of an `Unstorable` passing through. */
+function tag(error: unknown, segment: string): unknown {
+  if (error instanceof Unstorable) error.path.push(segment)
+  return error
+}
+
+function walkArray(array: unknown[], isCustom: CustomTypeTest | undefined, stack: object[]): number {
+  stack.push(array)
+  let flags = 0
+  for (let i = 0; i < array.length; i++) {
+    if (!(i in array)) {
+      flags |= RICH // a hole reads back as undefined
+      continue
+    }
+    try {
+      flags |= walk(array[i], isCustom, stack)
+    } catch (error) {
+      throw tag(error, `[${i}]`)
+    }
+  }
+  stack.pop()
+  return flags
+}
+
+function walkRecord(record: Record<string, unknown>, isCustom: CustomTypeTest | undefined, stack: object[]): number {
+  stack.push(record)
+  let flags = 0
+  for (const key of Object.keys(record)) {
+    try {
+      flags |= walk(record[key], isCustom, stack)
+    } catch (error) {
+      throw tag(error, `.${key}`)
+    }
+  }
+  stack.pop()
+  return flags
+}
+
+function walkMap(map: Map<unknown, unknown>, isCustom: CustomTypeTest | undefined, stack: object[]): number {
+  stack.push(map)
+  let flags = RICH
+  for (const [key, value] of map) {
+    try {
+      flags |= walk(key, isCustom, stack) | walk(value, isCustom, stack)
+    } catch (error) {
+      throw tag(error, `.get(${typeof key === 'string' ? JSON.stringify(key) : String(key)})`)
+    }
+  }
+  stack.pop()
+  return flags
+}
+
+function walkSet(set: Set<unknown>, isCustom: CustomTypeTest | undefined, stack: object[]): number {
+  stack.push(set)
+  let flags = RICH
+  for (const value of set) {
+    try {
+      flags |= walk(value, isCustom, stack)
+    } catch (error) {
+      throw tag(error, '<Set item>')
+    }
+  }
+  stack.pop()
+  return flags
+}

@@ -1,0 +1,190 @@
+import { SuperJSON } from 'superjson'
+import { InvalidConfigError, InvalidValueError, SerializationError } from '../errors.js'
+import { classify, HAS_BYTES } from './classify.js'
+import {
+  asBuffer,
+  FORMAT_VERSION,
+  JSON_HEADER,
+  KIND_BYTES,
+  KIND_JSON,
+  KIND_MIXED,
+  KIND_SUPERJSON,
+  SUBTYPE_BUFFER,
+  SUBTYPE_UINT8ARRAY,
+  SUPERJSON_HEADER,
+} from './format.js'
+
+/** JSON-compatible data, what a custom type serializes to. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
+
+/**
+ * Teaches a cubby to store instances of a class. Register with `openCubby({ types: [...] })`; every process that
+ * reads the data must register the same `name`.
+ */
+export interface CustomType<T = unknown> {
+  /** Stored with each value; must be unique and must never change once data exists. Names starting `cubby:` are reserved. */
+  name: string
+  /** Whether `value` is one of yours. */
+  isApplicable(value: unknown): value is T
+  /** To JSON-compatible data. */
+  serialize(value: T): JsonValue
+  /** Back from what `serialize` returned. */
+  deserialize(json: JsonValue): T
+}
+
+const BYTES_TYPE = 'cubby:bytes'
+
+/** Encodes values to bytes and back, per the layout in `format.ts`. One per cubby (it holds the custom types). */
+export class Codec {
+  private readonly superjson = new SuperJSON()
+  private readonly isCustom: ((value: object) => boolean) | undefined
+  /** Blobs of the value being encoded or decoded; encode/decode are synchronous, so one slot suffices. */
+  private blobs: Uint8Array[] = []
+
+  constructor(types: readonly CustomType[] = []) {
+    const seen = new Set<string>()
+    for (const [i, type] of types.entries()) {
+      if (typeof type?.name !== 'string' || type.name === '' || type.name.startsWith('cubby:') || seen.has(type.name)) {
+        throw new InvalidConfigError(
+          `types[${i}].name`,
+          'must be a unique, non-empty string not starting with "cubby:"',
+        )
+      }
+      for (const fn of ['isApplicable', 'serialize', 'deserialize'] as const) {
+        if (typeof type[fn] !== 'function') throw new InvalidConfigError(`types[${i}].${fn}`, 'must be a function')
+      }
+      seen.add(type.name)
+      this.superjson.registerCustom<unknown, JsonValue>(
+        { isApplicable: type.isApplicable, serialize: type.serialize, deserialize: type.deserialize },
+        type.name,
+      )
+    }
+    this.isCustom = types.length ? (value) => types.some((type) => type.isApplicable(value)) : undefined
+    this.superjson.registerCustom<Uint8Array, number>(
+      {
+        isApplicable: (value): value is Uint8Array => value instanceof Uint8Array,
+        serialize: (bytes) => this.blobs.push(bytes) - 1,
+        deserialize: (index) => {
+          const blob = this.blobs[index]
+          if (!blob) throw new InvalidValueError('stored value is corrupt: it references a missing byte block')
+          return blob
+        },
+      },
+      BYTES_TYPE,
+    )
+  }
+
+  /** Encodes a value, or throws `SerializationError`. */
+  encode(value: unknown): Buffer {
+    const flags = classify(value, this.isCustom)
+    if (flags === 0) return Buffer.from(JSON_HEADER + JSON.stringify(value), 'utf8')
+    if (value instanceof Uint8Array) {
+      const out = Buffer.allocUnsafe(3 + value.byteLength)
+      out[0] = FORMAT_VERSION
+      out[1] = KIND_BYTES
+      out[2] = Buffer.isBuffer(value) ? SUBTYPE_BUFFER : SUBTYPE_UINT8ARRAY
+      out.set(value, 3)
+      return out
+    }
+    if (!(flags & HAS_BYTES)) return Buffer.from(SUPERJSON_HEADER + this.stringify(value), 'utf8')
+    return this.encodeMixed(value)
+  }
+
+  /** Decodes bytes written by `encode` into a fresh value. */
+  decode(stored: Uint8Array): unknown {
+    const bytes = asBuffer(stored)
+    if (bytes[0] !== FORMAT_VERSION) {
+      throw new InvalidValueError(
+        `stored value has format version ${bytes[0]}, which this @cubby/core does not know; upgrade @cubby/core`,
+      )
+    }
+    switch (bytes[1]) {
+      case KIND_JSON:
+        return JSON.parse(bytes.toString('utf8', 2))
+      case KIND_SUPERJSON:
+        return this.parse(bytes.toString('utf8', 2))
+      case KIND_BYTES:
+        return copyBytes(bytes, 3, bytes.length, bytes[2]!)
+      case KIND_MIXED:
+        return this.decodeMixed(bytes)
+      default:
+        throw new InvalidValueError(`stored value has unknown kind byte ${bytes[1]}; it was not written by Cubby`)
+    }
+  }
+
+  private stringify(value: unknown): string {
+    try {
+      return this.superjson.stringify(value)
+    } catch (error) {
+      throw new SerializationError(`cannot serialize value: ${(error as Error).message}`, { cause: error })
+    }
+  }
+
+  private parse(text: string): unknown {
+    try {
+      return this.superjson.parse(text)
+    } catch (error) {
+      throw new InvalidValueError(
+        `cannot decode stored value (${(error as Error).message}); if it uses a custom type, register it in openCubby({ types })`,
+        { cause: error },
+      )
+    }
+  }
+
+  private encodeMixed(value: unknown): Buffer {
+    this.blobs = []
+    try {
+      const json = Buffer.from(this.stringify(value), 'utf8')
+      const blobs = this.blobs
+      let size = 2 + 4 + json.length + 4
+      for (const blob of blobs) size += 5 + blob.byteLength
+      const out = Buffer.allocUnsafe(size)
+      out[0] = FORMAT_VERSION
+      out[1] = KIND_MIXED
+      out.writeUInt32BE(json.length, 2)
+      json.copy(out, 6)
+      let at = 6 + json.length
+      out.writeUInt32BE(blobs.length, at)
+      at += 4
+      for (const blob of blobs) {
+        out.writeUInt32BE(blob.byteLength, at)
+        out[at + 4] = Buffer.isBuffer(blob) ? SUBTYPE_BUFFER : SUBTYPE_UINT8ARRAY
+        out.set(blob, at + 5)
+        at += 5 + blob.byteLength
+      }
+      return out
+    } finally {
+      this.blobs = []
+    }
+  }
+
+  private decodeMixed(bytes: Buffer): unknown {
+    const corrupt = () => new InvalidValueError('stored value is corrupt: its byte blocks are truncated')
+    if (bytes.length < 10) throw corrupt()
+    const jsonLength = bytes.readUInt32BE(2)
+    let at = 6 + jsonLength
+    if (at + 4 > bytes.length) throw corrupt()
+    const count = bytes.readUInt32BE(at)
+    at += 4
+    const blobs: Uint8Array[] = []
+    for (let i = 0; i < count; i++) {
+      if (at + 5 > bytes.length) throw corrupt()
+      const length = bytes.readUInt32BE(at)
+      if (at + 5 + length > bytes.length) throw corrupt()
+      blobs.push(copyBytes(bytes, at + 5, at + 5 + length, bytes[at + 4]!))
+      at += 5 + length
+    }
+    this.blobs = blobs
+    try {
+      return this.parse(bytes.toString('utf8', 6, 6 + jsonLength))
+    } finally {
+      this.blobs = []
+    }
+  }
+}
+
+/** A fresh copy of `bytes[start, end)` as a Buffer or a plain Uint8Array. */
+function copyBytes(bytes: Buffer, start: number, end: number, subtype: number): Uint8Array {
+  const view = bytes.subarray(start, end)
+  return subtype === SUBTYPE_BUFFER ? Buffer.from(view) : new Uint8Array(view)
+}

@@ -1,0 +1,90 @@
+import { type BoundContext, contextStorage } from './ambient.js'
+import type { BackendCapabilities } from './backend/contract.js'
+import type { Engine } from './engine.js'
+import { InvalidConfigError } from './errors.js'
+import { assertSegment } from './keys.js'
+import { ScopeStore } from './store/scope-store.js'
+import type { KVStore } from './types.js'
+
+/** Names a plugin's data in the plugin-host hierarchy workspace -> plugin -> user. */
+export interface PluginContext {
+  /** @default 'default' */
+  workspace?: string
+  /** The plugin id, without a version, so data survives upgrades. */
+  plugin: string
+  /** The user on whose behalf the plugin runs, if any. */
+  user?: string
+}
+
+/** The stores of a plugin context. */
+export interface PluginStores {
+  /** The plugin's scope `[workspace, plugin]`, shared by all its users. */
+  store: KVStore
+  /** The user's private scope `[workspace, plugin, user]`; absent without a user. */
+  user?: KVStore
+}
+
+/** Default workspace of `stores()` / `run()` when none is given. */
+export const DEFAULT_WORKSPACE = 'default'
+
+/** An open store. Create with `openCubby`; views from `scope()` and `stores()` share its connection. */
+export class Cubby {
+  private readonly root: ScopeStore
+
+  /** @internal */
+  constructor(private readonly engine: Engine) {
+    this.root = new ScopeStore(engine, [])
+  }
+
+  /** The backend's name and capabilities. */
+  get backend(): { name: string; capabilities: Readonly<BackendCapabilities> } {
+    return { name: this.engine.backend.name, capabilities: this.engine.backend.capabilities }
+  }
+
+  /** Whether `close()` was called. */
+  get closed(): boolean {
+    return this.engine.closed
+  }
+
+  /** A view of a scope; no segments = the root scope. Throws `InvalidScopeError` at once for a bad segment. */
+  scope(...segments: string[]): KVStore {
+    return segments.length === 0 ? this.root : this.root.scope(...segments)
+  }
+
+  /** The plugin's shared store `[workspace, plugin]` and, with a user, the user's store `[workspace, plugin, user]`. */
+  stores(context: PluginContext): PluginStores {
+    const { workspace, plugin, user } = this.readContext(context)
+    const store = new ScopeStore(this.engine, [workspace, plugin])
+    return user === undefined ? { store } : { store, user: store.scope(user) }
+  }
+
+  /**
+   * Runs `fn` with `context` bound, so the ambient `store` and `user` exported by `@cubby/core` act on this
+   * plugin's (and user's) scopes; returns what `fn` returns. Contexts of concurrent runs never mix.
+   */
+  run<R>(context: PluginContext, fn: () => R): R {
+    const names = this.readContext(context)
+    const { store, user } = this.stores(context)
+    const bound: BoundContext = { ...names, store, userStore: user }
+    return contextStorage.run(bound, fn)
+  }
+
+  /** Ends watches, lets calls in flight finish, and releases the backend. Later calls reject with `ClosedError`. */
+  close(): Promise<void> {
+    return this.engine.close()
+  }
+
+  private readContext(context: PluginContext): { workspace: string; plugin: string; user?: string } {
+    if (typeof context !== 'object' || context === null) {
+      throw new InvalidConfigError('context', 'must be an object like { workspace?, plugin, user? }')
+    }
+    const maxBytes = this.engine.limits.maxKeyBytes
+    const workspace = context.workspace ?? DEFAULT_WORKSPACE
+    assertSegment(workspace, maxBytes)
+    assertSegment(context.plugin, maxBytes)
+    if (context.user !== undefined) assertSegment(context.user, maxBytes)
+    return context.user === undefined
+      ? { workspace, plugin: context.plugin }
+      : { workspace, plugin: context.plugin, user: context.user }
+  }
+}

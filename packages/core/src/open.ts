@@ -1,0 +1,88 @@
+import type { Backend, BackendFactory } from './backend/contract.js'
+import { Codec, type CustomType } from './codec/codec.js'
+import { Cubby } from './cubby.js'
+import { Engine } from './engine.js'
+import { asCubbyError, InvalidConfigError } from './errors.js'
+import { checkInteger, type Limits, resolveLimits } from './limits.js'
+import { type QuotaOptions, Quotas } from './quotas.js'
+import { loadFactory, schemeOf } from './registry.js'
+
+/** The URL used when neither an argument nor `CUBBY_URL` gives one. */
+export const DEFAULT_URL = 'sqlite:./data/cubby.db'
+
+/** Options of `openCubby`. Keys not listed here are backend options, validated by the backend. */
+export interface CubbyOptions {
+  /** Which backend and where: `memory:`, `sqlite:PATH`, `redis://…`, `redis+cluster://…`. @default process.env.CUBBY_URL ?? 'sqlite:./data/cubby.db' */
+  url?: string
+  /** A backend object, or a factory, to use instead of one chosen by `url` (for third-party backends). */
+  backend?: Backend | BackendFactory
+  /** Size and batch limits. @default DEFAULT_LIMITS */
+  limits?: Partial<Limits>
+  /** Storage caps per plugin, per user, or per scope. @default no quotas */
+  quotas?: QuotaOptions
+  /** A backend call that takes longer fails with `BackendError`. @default 10000 */
+  timeoutMs?: number
+  /** Custom types the codec can store. @default [] */
+  types?: readonly CustomType[]
+  /** Milliseconds since the epoch; inject one to test TTLs without waiting. @default Date.now */
+  clock?: () => number
+  /** Backend-specific options (e.g. `durability` for SQLite, `prefix` for Redis). */
+  [backendOption: string]: unknown
+}
+
+const CORE_OPTIONS = new Set(['url', 'backend', 'limits', 'quotas', 'timeoutMs', 'types', 'clock'])
+
+/**
+ * Opens a cubby. With no argument: `CUBBY_URL`, else SQLite at `./data/cubby.db`. A URL string or an options object
+ * selects the backend, whose package is loaded on demand.
+ */
+export async function openCubby(target?: string | CubbyOptions): Promise<Cubby> {
+  const options: CubbyOptions = typeof target === 'string' ? { url: target } : (target ?? {})
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidConfigError('openCubby', 'takes a URL string or an options object')
+  }
+  const limits = resolveLimits(options.limits)
+  const timeoutMs = options.timeoutMs === undefined ? 10_000 : checkInteger('timeoutMs', options.timeoutMs, 1)
+  const clock = options.clock ?? Date.now
+  if (typeof clock !== 'function')
+    throw new InvalidConfigError('clock', 'must be a function returning epoch milliseconds')
+  if (options.types !== undefined && !Array.isArray(options.types))
+    throw new InvalidConfigError('types', 'must be an array')
+  const codec = new Codec(options.types ?? [])
+  const backendOptions: Record<string, unknown> = {}
+  for (const [name, value] of Object.entries(options)) if (!CORE_OPTIONS.has(name)) backendOptions[name] = value
+
+  const backend = await createBackend(options, backendOptions, clock)
+  try {
+    const quotas = Quotas.from(options.quotas, limits.maxKeyBytes, backend.capabilities.minQuotaDepth)
+    if (quotas.any && !backend.capabilities.quotas) {
+      throw new InvalidConfigError('quotas', `the ${backend.name} backend does not enforce quotas`)
+    }
+    return new Cubby(new Engine(backend, codec, limits, quotas, clock, timeoutMs))
+  } catch (error) {
+    await backend.close().catch(() => {}) // the configuration error is what the caller needs to see
+    throw error
+  }
+}
+
+async function createBackend(
+  options: CubbyOptions,
+  backendOptions: Record<string, unknown>,
+  clock: () => number,
+): Promise<Backend> {
+  const given = options.backend
+  if (given !== undefined && typeof given !== 'function') {
+    if (typeof given !== 'object' || given === null || typeof (given as Backend).write !== 'function') {
+      throw new InvalidConfigError('backend', 'must be a Backend object or a factory returning one')
+    }
+    return given
+  }
+  const url = options.url ?? process.env.CUBBY_URL ?? DEFAULT_URL
+  if (typeof url !== 'string') throw new InvalidConfigError('url', 'must be a string')
+  const factory = given ?? (await loadFactory(schemeOf(url)))
+  try {
+    return await factory({ url, options: backendOptions, clock })
+  } catch (error) {
+    throw asCubbyError(error, 'open')
+  }
+}

@@ -1,0 +1,79 @@
+import type { WriteCheck, WriteOp } from '../backend/contract.js'
+import { InvalidConfigError } from '../errors.js'
+import { describe } from '../limits.js'
+import type { AtomicBatch, AtomicResult } from '../types.js'
+import type { ScopeContext } from './context.js'
+
+type Step =
+  | { kind: 'check'; key: unknown; version: unknown }
+  | { kind: 'set'; key: unknown; value: unknown; ttl: unknown }
+  | { kind: 'delete'; key: unknown }
+  | { kind: 'incr'; key: unknown; by: unknown; ttl: unknown }
+
+/** Collects steps; everything is validated at `commit()`, so a bad step rejects the commit and nothing is written. */
+export class Atomic implements AtomicBatch {
+  private readonly steps: Step[] = []
+  private committed = false
+
+  constructor(private readonly scope: ScopeContext) {}
+
+  check(key: string, version: string | null): AtomicBatch {
+    this.steps.push({ kind: 'check', key, version })
+    return this
+  }
+
+  set(key: string, value: unknown, options?: { ttl?: number }): AtomicBatch {
+    this.steps.push({ kind: 'set', key, value, ttl: options?.ttl })
+    return this
+  }
+
+  delete(key: string): AtomicBatch {
+    this.steps.push({ kind: 'delete', key })
+    return this
+  }
+
+  incr(key: string, by = 1, options?: { ttl?: number }): AtomicBatch {
+    this.steps.push({ kind: 'incr', key, by, ttl: options?.ttl })
+    return this
+  }
+
+  async commit(): Promise<AtomicResult> {
+    if (this.committed)
+      throw new InvalidConfigError('atomic', 'this batch was already committed; start a new one with atomic()')
+    this.committed = true
+    const { scope } = this
+    const now = scope.engine.clock()
+    const checks: WriteCheck[] = []
+    const ops: WriteOp[] = []
+    for (const step of this.steps) {
+      const key = scope.key(step.key)
+      if (step.kind === 'check') {
+        checks.push({ key, version: scope.version('atomic.check', step.version) })
+      } else if (step.kind === 'delete') {
+        ops.push({ type: 'delete', key })
+      } else if (step.kind === 'set') {
+        const op: WriteOp = { type: 'set', key, value: scope.encode(key, step.value) }
+        const expiresAt = scope.expiry('atomic.set.ttl', step.ttl, now)
+        if (expiresAt !== undefined) op.expiresAt = expiresAt
+        ops.push(op)
+      } else {
+        if (typeof step.by !== 'number' || !Number.isFinite(step.by)) {
+          throw new InvalidConfigError('atomic.incr.by', `must be a finite number, got ${describe(step.by)}`)
+        }
+        const op: WriteOp = { type: 'incr', key, by: step.by }
+        const expiresAt = scope.expiry('atomic.incr.ttl', step.ttl, now)
+        if (expiresAt !== undefined) op.expiresAt = expiresAt
+        ops.push(op)
+      }
+    }
+    const result = await scope.write('atomic', checks, ops, now)
+    if (!result.ok) return { ok: false }
+    const versions: Record<string, string> = Object.create(null)
+    ops.forEach((op, i) => {
+      const version = result.results[i]!.version
+      if (op.type === 'delete') delete versions[op.key]
+      else if (version !== undefined) versions[op.key] = version
+    })
+    return { ok: true, versions }
+  }
+}

@@ -1,0 +1,46 @@
+import type { StoredEntry } from '../backend/contract.js'
+import { InvalidConfigError } from '../errors.js'
+import type { Entry } from '../types.js'
+import type { ScopeContext } from './context.js'
+
+/** Turns a stored entry into a public `Entry` (decoding the value when present). */
+export function toEntry<T>(scope: ScopeContext, stored: StoredEntry): Entry<T> {
+  const entry = { key: stored.key, value: undefined as T, version: stored.version } as Entry<T>
+  if (stored.value !== undefined) entry.value = scope.engine.codec.decode(stored.value) as T
+  else delete (entry as Partial<Entry<T>>).value
+  if (stored.expiresAt !== undefined) entry.expiresAt = stored.expiresAt
+  return entry
+}
+
+async function readOne(scope: ScopeContext, action: string, key: unknown, values: boolean) {
+  const valid = scope.key(key)
+  const now = scope.engine.clock()
+  const [stored] = await scope.engine.call(action, () => scope.engine.backend.get(scope.path, [valid], { values, now }))
+  return stored
+}
+
+export async function get<T>(scope: ScopeContext, key: string, fallback?: T): Promise<T | undefined> {
+  const stored = await readOne(scope, 'get', key, true)
+  return stored ? (scope.engine.codec.decode(stored.value!) as T) : fallback
+}
+
+export async function getEntry<T>(scope: ScopeContext, key: string): Promise<Entry<T> | undefined> {
+  const stored = await readOne(scope, 'getEntry', key, true)
+  return stored && toEntry<T>(scope, stored)
+}
+
+export async function has(scope: ScopeContext, key: string): Promise<boolean> {
+  return (await readOne(scope, 'has', key, false)) !== undefined
+}
+
+export async function getMany<T>(scope: ScopeContext, keys: readonly string[]): Promise<(T | undefined)[]> {
+  if (!Array.isArray(keys)) throw new InvalidConfigError('getMany.keys', 'must be an array of keys')
+  for (const key of keys) scope.key(key)
+  if (keys.length === 0) return []
+  const now = scope.engine.clock()
+  const stored = await scope.engine.call('getMany', () =>
+    scope.engine.backend.get(scope.path, keys, { values: true, now }),
+  )
+  const codec = scope.engine.codec
+  return stored.map((entry) => (entry ? (codec.decode(entry.value!) as T) : undefined))
+}

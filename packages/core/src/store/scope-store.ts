@@ -1,0 +1,142 @@
+import type { ScopePath, Usage } from '../backend/contract.js'
+import type { Engine } from '../engine.js'
+import { UnsupportedError } from '../errors.js'
+import { extendPath } from '../keys.js'
+import type {
+  AtomicBatch,
+  DeleteOptions,
+  Entry,
+  IncrOptions,
+  IterateOptions,
+  KeyInfo,
+  KVStore,
+  ListOptions,
+  ListPage,
+  ScopesOptions,
+  ScopesPage,
+  SetManyOptions,
+  SetOptions,
+  UpdateOptions,
+  Watch,
+  WatchFilter,
+  WatchOptions,
+} from '../types.js'
+import { Atomic } from './atomic.js'
+import { ScopeContext } from './context.js'
+import { iterate, list, scopes } from './listing.js'
+import * as reads from './reads.js'
+import { ScopeWatch } from './watch.js'
+import * as writes from './writes.js'
+
+/** The `KVStore` of one scope: validates arguments and delegates to the operation modules. */
+export class ScopeStore implements KVStore {
+  private readonly ctx: ScopeContext
+
+  constructor(engine: Engine, path: ScopePath) {
+    this.ctx = new ScopeContext(engine, Object.freeze([...path]))
+  }
+
+  get path(): readonly string[] {
+    return this.ctx.path
+  }
+
+  scope(...segments: string[]): KVStore {
+    return new ScopeStore(this.ctx.engine, extendPath(this.ctx.path, segments, this.ctx.engine.limits.maxKeyBytes))
+  }
+
+  get<T = unknown>(key: string): Promise<T | undefined>
+  get<T = unknown>(key: string, fallback: T): Promise<T>
+  get<T = unknown>(key: string, fallback?: T): Promise<T | undefined> {
+    return reads.get(this.ctx, key, fallback)
+  }
+
+  getEntry<T = unknown>(key: string): Promise<Entry<T> | undefined> {
+    return reads.getEntry<T>(this.ctx, key)
+  }
+
+  has(key: string): Promise<boolean> {
+    return reads.has(this.ctx, key)
+  }
+
+  getMany<T = unknown>(keys: readonly string[]): Promise<(T | undefined)[]> {
+    return reads.getMany<T>(this.ctx, keys)
+  }
+
+  set(key: string, value: unknown, options?: SetOptions): Promise<string> {
+    return writes.set(this.ctx, key, value, options)
+  }
+
+  delete(key: string, options?: DeleteOptions): Promise<boolean> {
+    return writes.del(this.ctx, key, options)
+  }
+
+  update<T = unknown>(
+    key: string,
+    fn: (current: T | undefined) => T | undefined | Promise<T | undefined>,
+    options?: UpdateOptions,
+  ): Promise<T | undefined> {
+    return writes.update<T>(this.ctx, key, fn, options)
+  }
+
+  incr(key: string, by?: number, options?: IncrOptions): Promise<number> {
+    return writes.incr(this.ctx, key, by, options)
+  }
+
+  setMany(
+    entries: Iterable<readonly [string, unknown]> | Record<string, unknown>,
+    options?: SetManyOptions,
+  ): Promise<void> {
+    return writes.setMany(this.ctx, entries, options)
+  }
+
+  deleteMany(keys: readonly string[]): Promise<number> {
+    return writes.deleteMany(this.ctx, keys)
+  }
+
+  list<T = unknown>(options?: ListOptions & { values?: true }): Promise<ListPage<Entry<T>>>
+  list(options: ListOptions & { values: false }): Promise<ListPage<KeyInfo>>
+  list<T = unknown>(options?: ListOptions): Promise<ListPage<Entry<T> | KeyInfo>> {
+    return list<T>(this.ctx, options)
+  }
+
+  entries<T = unknown>(options?: IterateOptions): AsyncIterableIterator<Entry<T>> {
+    return iterate<T>(this.ctx, options, true) as AsyncIterableIterator<Entry<T>>
+  }
+
+  async *keys(options?: IterateOptions): AsyncIterableIterator<string> {
+    for await (const entry of iterate(this.ctx, options, false)) yield entry.key
+  }
+
+  atomic(): AtomicBatch {
+    return new Atomic(this.ctx)
+  }
+
+  watch(filter?: WatchFilter, options?: WatchOptions): Watch {
+    return new ScopeWatch(this.ctx, filter, options)
+  }
+
+  async clear(): Promise<number> {
+    const { engine, path } = this.ctx
+    const now = engine.clock()
+    return engine.call('clear', () => engine.backend.clear(path, now))
+  }
+
+  async drop(): Promise<void> {
+    const { engine, path } = this.ctx
+    const now = engine.clock()
+    return engine.call('drop', () => engine.backend.drop(path, now))
+  }
+
+  async usage(): Promise<Usage> {
+    const { engine, path } = this.ctx
+    if (!engine.backend.capabilities.quotas) {
+      throw new UnsupportedError(`the ${engine.backend.name} backend does not track usage`)
+    }
+    const now = engine.clock()
+    return engine.call('usage', () => engine.backend.usage(path, now))
+  }
+
+  scopes(options?: ScopesOptions): Promise<ScopesPage> {
+    return scopes(this.ctx, options)
+  }
+}

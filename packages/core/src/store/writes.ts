@@ -1,0 +1,136 @@
+import type { WriteCheck, WriteOp } from '../backend/contract.js'
+import { ConflictError, InvalidConfigError } from '../errors.js'
+import { describe } from '../limits.js'
+import type { DeleteOptions, IncrOptions, SetManyOptions, SetOptions, UpdateOptions } from '../types.js'
+import type { ScopeContext } from './context.js'
+
+export async function set(scope: ScopeContext, key: string, value: unknown, options?: SetOptions): Promise<string> {
+  const opts = scope.options('set.options', options)
+  const valid = scope.key(key)
+  const now = scope.engine.clock()
+  const op: WriteOp = { type: 'set', key: valid, value: scope.encode(valid, value) }
+  const expiresAt = scope.expiry('set.ttl', opts.ttl, now)
+  if (expiresAt !== undefined) op.expiresAt = expiresAt
+  const checks =
+    opts.ifVersion === undefined ? [] : [{ key: valid, version: scope.version('set.ifVersion', opts.ifVersion) }]
+  const result = await scope.write('set', checks, [op], now)
+  if (!result.ok) throw new ConflictError(valid)
+  return result.results[0]!.version!
+}
+
+export async function del(scope: ScopeContext, key: string, options?: DeleteOptions): Promise<boolean> {
+  const opts = scope.options('delete.options', options)
+  const valid = scope.key(key)
+  const checks =
+    opts.ifVersion === undefined ? [] : [{ key: valid, version: scope.version('delete.ifVersion', opts.ifVersion) }]
+  const result = await scope.write('delete', checks, [{ type: 'delete', key: valid }], scope.engine.clock())
+  if (!result.ok) throw new ConflictError(valid)
+  return result.results[0]!.existed
+}
+
+export async function incr(scope: ScopeContext, key: string, by = 1, options?: IncrOptions): Promise<number> {
+  const opts = scope.options('incr.options', options)
+  const valid = scope.key(key)
+  if (typeof by !== 'number' || !Number.isFinite(by)) {
+    throw new InvalidConfigError('incr.by', `must be a finite number, got ${describe(by)}`)
+  }
+  const now = scope.engine.clock()
+  const op: WriteOp = { type: 'incr', key: valid, by }
+  const expiresAt = scope.expiry('incr.ttl', opts.ttl, now)
+  if (expiresAt !== undefined) op.expiresAt = expiresAt
+  const result = await scope.write('incr', [], [op], now)
+  if (!result.ok) throw new ConflictError(valid) // no checks were sent, so a backend cannot report one
+  return result.results[0]!.number!
+}
+
+export async function setMany(
+  scope: ScopeContext,
+  entries: Iterable<readonly [string, unknown]> | Record<string, unknown>,
+  options?: SetManyOptions,
+): Promise<void> {
+  const opts = scope.options('setMany.options', options)
+  if (typeof entries !== 'object' || entries === null) {
+    throw new InvalidConfigError('setMany.entries', 'must be an iterable of [key, value] pairs or a plain object')
+  }
+  const pairs = Symbol.iterator in entries ? entries : Object.entries(entries)
+  const now = scope.engine.clock()
+  const expiresAt = scope.expiry('setMany.ttl', opts.ttl, now)
+  const ops: WriteOp[] = []
+  for (const pair of pairs as Iterable<readonly [string, unknown]>) {
+    if (!Array.isArray(pair) || pair.length !== 2) {
+      throw new InvalidConfigError('setMany.entries', 'each entry must be a [key, value] pair')
+    }
+    const key = scope.key(pair[0])
+    const op: WriteOp = { type: 'set', key, value: scope.encode(key, pair[1]) }
+    if (expiresAt !== undefined) op.expiresAt = expiresAt
+    ops.push(op)
+  }
+  if (ops.length > 0) await scope.write('setMany', [], ops, now)
+}
+
+export async function deleteMany(scope: ScopeContext, keys: readonly string[]): Promise<number> {
+  if (!Array.isArray(keys)) throw new InvalidConfigError('deleteMany.keys', 'must be an array of keys')
+  const ops: WriteOp[] = keys.map((key) => ({ type: 'delete', key: scope.key(key) }))
+  if (ops.length === 0) return 0
+  const result = await scope.write('deleteMany', [], ops, scope.engine.clock())
+  if (!result.ok) return 0
+  return result.results.filter((r) => r.existed).length
+}
+
+/** Retries `update` with jittered exponential backoff: busy writers slow it down, never make it fail. */
+function backoff(attempt: number): Promise<void> {
+  if (attempt === 0) return new Promise((resolve) => setImmediate(resolve))
+  const ceiling = Math.min(50, 2 ** Math.min(attempt, 6))
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling))
+}
+
+export async function update<T>(
+  scope: ScopeContext,
+  key: string,
+  fn: (current: T | undefined) => T | undefined | Promise<T | undefined>,
+  options?: UpdateOptions,
+): Promise<T | undefined> {
+  const opts = scope.options('update.options', options)
+  const valid = scope.key(key)
+  if (typeof fn !== 'function') throw new InvalidConfigError('update.fn', 'must be a function (current) => next')
+  const maxRetries = opts.maxRetries ?? Number.POSITIVE_INFINITY
+  if (
+    typeof maxRetries !== 'number' ||
+    !(maxRetries >= 0) ||
+    (Number.isFinite(maxRetries) && !Number.isInteger(maxRetries))
+  ) {
+    throw new InvalidConfigError(
+      'update.maxRetries',
+      `must be a non-negative integer or Infinity, got ${describe(maxRetries)}`,
+    )
+  }
+  scope.expiry('update.ttl', opts.ttl, 0) // validate up front
+  const { engine } = scope
+  for (let attempt = 0; ; attempt++) {
+    const readAt = engine.clock()
+    const [current] = await engine.call('update', () =>
+      engine.backend.get(scope.path, [valid], { values: true, now: readAt }),
+    )
+    const next = await fn(current ? (engine.codec.decode(current.value!) as T) : undefined)
+    const check: WriteCheck = { key: valid, version: current ? current.version : null }
+    const now = engine.clock()
+    let op: WriteOp
+    if (next === undefined) {
+      if (!current) return undefined
+      op = { type: 'delete', key: valid }
+    } else {
+      op = { type: 'set', key: valid, value: scope.encode(valid, next) }
+      const expiresAt = opts.ttl === undefined ? current?.expiresAt : scope.expiry('update.ttl', opts.ttl, now)
+      if (expiresAt !== undefined) op.expiresAt = expiresAt
+    }
+    const result = await scope.write('update', [check], [op], now)
+    if (result.ok) return next
+    if (attempt >= maxRetries) {
+      throw new ConflictError(
+        valid,
+        `update of key ${JSON.stringify(valid)} lost to other writers ${attempt + 1} times (maxRetries ${maxRetries})`,
+      )
+    }
+    await backoff(attempt)
+  }
+}

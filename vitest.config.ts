@@ -1,0 +1,22 @@
+import { fileURLToPath } from 'node:url'
+import { defineConfig } from 'vitest/config'
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url))
+
+/** Tests run against the TypeScript sources (one copy of each package); child processes use the built `dist`. */
+export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^@cubby\/core\/backend$/, replacement: here('./packages/core/src/backend/index.ts') },
+      { find: /^@cubby\/([a-z-]+)$/, replacement: here('./packages/$1/src/index.ts') },
+    ],
+  },
+  test: {
+    include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts', 'bench/test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    reporters: process.env.CUBBY_TEST_JSON
+      ? ['default', ['json', { outputFile: process.env.CUBBY_TEST_JSON }]]
+      : ['default'],
+  },
+})
