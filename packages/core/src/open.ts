@@ -52,6 +52,7 @@ export async function openCubby(target?: string | CubbyOptions): Promise<Cubby> 
   const backendOptions: Record<string, unknown> = {}
   for (const [name, value] of Object.entries(options)) if (!CORE_OPTIONS.has(name)) backendOptions[name] = value
 
+  const owned = options.backend === undefined || typeof options.backend === 'function'
   const backend = await createBackend(options, backendOptions, clock)
   try {
     const quotas = Quotas.from(options.quotas, limits.maxKeyBytes, backend.capabilities.minQuotaDepth)
@@ -60,7 +61,8 @@ export async function openCubby(target?: string | CubbyOptions): Promise<Cubby> 
     }
     return new Cubby(new Engine(backend, codec, limits, quotas, clock, timeoutMs))
   } catch (error) {
-    await backend.close().catch(() => {}) // the configuration error is what the caller needs to see
+    // Release a backend we created; one the caller passed in stays theirs. The configuration error is what matters.
+    if (owned) await backend.close().catch(() => {})
     throw error
   }
 }

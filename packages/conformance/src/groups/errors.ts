@@ -1,0 +1,145 @@
+import { store as ambientStore, type Backend, CubbyError, openCubby } from '@cubby/core'
+import { describe, expect, it } from 'vitest'
+import { mustReturnPromise, rejection, setup, thrown } from '../harness.js'
+import type { ConformanceTarget } from '../target.js'
+
+/** A view of a backend with some methods replaced (close is a no-op so the real one is closed once). */
+function altered(backend: Backend, changes: Partial<Backend>): Backend {
+  return new Proxy(backend, {
+    get(object, property, receiver) {
+      if (property === 'close') return async () => {}
+      if (property in changes) return changes[property as keyof Backend]
+      const value = Reflect.get(object, property, receiver)
+      return typeof value === 'function' ? value.bind(object) : value
+    },
+  })
+}
+
+export function errorsGroup(target: ConformanceTarget): void {
+  describe('errors', () => {
+    it('every promise-returning call rejects instead of throwing, with a CubbyError', async () => {
+      const { cubby } = await setup(target)
+      const store = cubby.scope('sync')
+      const bad = undefined as unknown as string
+      const calls: Array<[string, () => Promise<unknown>]> = [
+        ['get', () => store.get(bad)],
+        ['getEntry', () => store.getEntry(bad)],
+        ['has', () => store.has(bad)],
+        ['set', () => store.set(bad, 1)],
+        ['set options', () => store.set('k', 1, 5 as never)],
+        ['delete', () => store.delete(bad)],
+        ['update', () => store.update('k', 5 as never)],
+        ['incr', () => store.incr('k', 'x' as never)],
+        ['getMany', () => store.getMany(5 as never)],
+        ['setMany', () => store.setMany(5 as never)],
+        ['deleteMany', () => store.deleteMany(5 as never)],
+        ['list', () => store.list({ limit: -1 })],
+        ['scopes', () => store.scopes({ limit: -1 })],
+        ['atomic', () => store.atomic().set(bad, 1).commit()],
+        ['entries', () => store.entries({ limit: -1 }).next()],
+        ['keys', () => store.keys({ pageSize: 0 }).next()],
+      ]
+      for (const [name, call] of calls) {
+        const error = await rejection(mustReturnPromise(call, name))
+        expect(error, name).toBeInstanceOf(CubbyError)
+        expect(error.message.length, name).toBeGreaterThan(15)
+      }
+    })
+
+    it('gives each failure its stable code', async () => {
+      const { cubby } = await setup(target, { limits: { maxValueBytes: 100 } })
+      const store = cubby.scope('codes')
+      const version = await store.set('k', 1)
+      await store.set('k', 2)
+      const codes: Array<[string, () => Promise<unknown>]> = [
+        ['INVALID_KEY', () => store.get('')],
+        ['INVALID_VALUE', () => store.set('k', Symbol('x'))],
+        ['VALUE_TOO_LARGE', () => store.set('k', 'x'.repeat(200))],
+        ['CONFLICT', () => store.set('k', 3, { ifVersion: version })],
+        ['NO_CONTEXT', () => ambientStore.get('k')],
+        ['INVALID_CONFIG', () => store.list({ limit: 0 })],
+      ]
+      for (const [code, call] of codes) {
+        const error = await rejection(call())
+        expect(error.code).toBe(code)
+        expect(error).toBeInstanceOf(CubbyError)
+      }
+      const scopeError = thrown(() => cubby.scope(''))
+      expect(scopeError.code).toBe('INVALID_SCOPE')
+      expect(scopeError).toBeInstanceOf(CubbyError)
+    })
+
+    it('fails a call the backend does not answer with BACKEND within timeoutMs', async () => {
+      const { handle } = await setup(target)
+      const hanging = altered(handle.backend, { get: () => new Promise(() => {}) })
+      const cubby = await openCubby({ backend: hanging, timeoutMs: 300 })
+      const started = Date.now()
+      const error = await rejection(cubby.scope('t').get('k'))
+      expect(error.code).toBe('BACKEND')
+      expect(error.message).toMatch(/300 ms/)
+      expect(Date.now() - started).toBeLessThan(5000)
+      await cubby.scope('t').set('k', 1) // other calls still work
+      await cubby.close()
+    })
+
+    it('wraps a driver failure in BackendError with the cause', async () => {
+      const { handle } = await setup(target)
+      const cause = new Error('disk on fire')
+      const failing = altered(handle.backend, { list: () => Promise.reject(cause) })
+      const cubby = await openCubby({ backend: failing })
+      const error = await rejection(cubby.scope('t').list())
+      expect(error.code).toBe('BACKEND')
+      expect(error.name).toBe('BackendError')
+      expect((error as { cause?: unknown }).cause).toBe(cause)
+      expect(error.message).toContain('disk on fire')
+      await cubby.close()
+    })
+
+    it('reports a capability the backend lacks as UNSUPPORTED', async () => {
+      const { handle } = await setup(target)
+      const capabilities = { ...handle.backend.capabilities, ttl: false, watch: false, quotas: false }
+      const limited = altered(handle.backend, { capabilities })
+      const cubby = await openCubby({ backend: limited })
+      const store = cubby.scope('caps')
+      expect((await rejection(store.set('k', 1, { ttl: 10 }))).code).toBe('UNSUPPORTED')
+      expect((await rejection(store.usage())).code).toBe('UNSUPPORTED')
+      const watch = store.watch()
+      expect((await rejection(watch.ready)).code).toBe('UNSUPPORTED')
+      expect((await rejection(watch[Symbol.asyncIterator]().next())).code).toBe('UNSUPPORTED')
+      expect((await rejection(openCubby({ backend: limited, quotas: { user: { maxKeys: 1 } } }))).code).toBe(
+        'INVALID_CONFIG',
+      )
+      await cubby.close()
+    })
+  })
+
+  describe('close', () => {
+    it('lets calls in flight finish, then rejects every call with CLOSED', async () => {
+      const { cubby, backdoor } = await setup(target)
+      const store = cubby.scope('closing')
+      const writes = Array.from({ length: 50 }, (_, i) => store.set(`k${i}`, i))
+      const closing = cubby.close()
+      await Promise.all(writes)
+      await closing
+      await cubby.close() // idempotent
+      expect(cubby.closed).toBe(true)
+      expect(await backdoor.count(['closing'])).toBe(50)
+      const calls: Array<() => Promise<unknown>> = [
+        () => store.get('k0'),
+        () => store.set('k', 1),
+        () => store.list(),
+        () => store.incr('n'),
+        () => store.update('k', () => 1),
+        () => store.atomic().set('a', 1).commit(),
+        () => store.clear(),
+        () => store.drop(),
+        () => store.scopes(),
+        () => store.getMany(['a']),
+        () => store.keys().next(),
+      ]
+      for (const call of calls) expect((await rejection(mustReturnPromise(call, 'after close'))).code).toBe('CLOSED')
+      const watch = store.watch()
+      expect((await rejection(watch.ready)).code).toBe('CLOSED')
+    })
+  })
+}
