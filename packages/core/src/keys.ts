@@ -59,7 +59,7 @@ export function extendPath(base: readonly string[], segments: readonly unknown[]
  */
 export function compareKeys(a: string, b: string): number {
   if (a === b) return 0
-  const n = a.length < b.length ? a.length : b.length
+  const n = Math.min(a.length, b.length)
   for (let i = 0; i < n; i++) {
     const x = a.charCodeAt(i)
     const y = b.charCodeAt(i)

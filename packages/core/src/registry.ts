@@ -30,8 +30,12 @@ export function schemeOf(url: string): string {
 }
 
 /** Loads the backend package for a scheme on demand. */
-export async function loadFactory(scheme: string): Promise<BackendFactory> {
-  const name = PACKAGES[scheme]!
+export function loadFactory(scheme: string): Promise<BackendFactory> {
+  return loadPackage(PACKAGES[scheme]!, scheme)
+}
+
+/** Imports a backend package by name; a missing package is an `InvalidConfigError` saying what to install. */
+export async function loadPackage(name: string, scheme: string): Promise<BackendFactory> {
   let module: { createBackend?: unknown }
   try {
     module = (await import(name)) as { createBackend?: unknown }

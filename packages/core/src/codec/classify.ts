@@ -84,8 +84,8 @@ function walkArray(array: unknown[], isCustom: CustomTypeTest | undefined, stack
   let flags = 0
   for (let i = 0; i < array.length; i++) {
     if (!(i in array)) {
-      flags |= RICH // a hole reads back as undefined
-      continue
+      // superjson drops holes and JSON turns them into null: refuse rather than change the array
+      throw tag(new Unstorable('a sparse array (a hole)', 'fill the holes, e.g. Array.from(array)'), `[${i}]`)
     }
     try {
       flags |= walk(array[i], isCustom, stack)
