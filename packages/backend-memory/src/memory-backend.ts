@@ -59,7 +59,7 @@ export class MemoryBackend implements Backend {
   }
 
   async get(scope: ScopePath, keys: readonly string[], options: { values: boolean; now: number }) {
-    const data = this.byId.get(encodeScopePath(scope))
+    const data = this.byId.get(scopeId(scope))
     return keys.map((key) => {
       const rec = data?.live(key, options.now)
       return rec && toStored(key, rec, options.values)
@@ -69,7 +69,7 @@ export class MemoryBackend implements Backend {
   async write(request: WriteRequest): Promise<WriteResult> {
     const { scope, now } = request
     this.reclaim(now)
-    const id = encodeScopePath(scope)
+    const id = scopeId(scope)
     const data = this.byId.get(id)
     for (const check of request.checks) {
       const rec = data?.live(check.key, now)
@@ -79,13 +79,14 @@ export class MemoryBackend implements Backend {
     const overlay = new Map<string, Rec | undefined>()
     const current = (key: string) => (overlay.has(key) ? overlay.get(key) : data?.live(key, now))
     const results: OpResult[] = []
-    const events: ChangeEvent[] = []
+    // Events are only built when someone watches this scope.
+    const events: ChangeEvent[] | undefined = this.watchers.has(id) ? [] : undefined
     for (const op of request.ops) {
       const before = current(op.key)
       if (op.type === 'delete') {
         overlay.set(op.key, undefined)
         results.push({ existed: before !== undefined })
-        if (before) events.push({ type: 'delete', key: op.key })
+        if (before) events?.push({ type: 'delete', key: op.key })
         continue
       }
       const version = this.nextVersion()
@@ -101,7 +102,7 @@ export class MemoryBackend implements Backend {
         results.push({ existed: before !== undefined, version, number: sum })
       }
       overlay.set(op.key, rec)
-      events.push({ type: 'set', key: op.key, version })
+      events?.push({ type: 'set', key: op.key, version })
     }
     let keys = 0
     let bytes = 0
@@ -118,12 +119,12 @@ export class MemoryBackend implements Backend {
     const target = data ?? this.scopeData(scope, id)
     for (const [key, rec] of overlay) this.place(target, key, rec)
     this.prune(target)
-    this.notify(id, events)
+    if (events) this.notify(id, events)
     return { ok: true, results }
   }
 
   async list(scope: ScopePath, query: ListQuery): Promise<StoredEntry[]> {
-    const data = this.byId.get(encodeScopePath(scope))
+    const data = this.byId.get(scopeId(scope))
     if (!data) return []
     const keys = data.index.view()
     const out: StoredEntry[] = []
@@ -146,13 +147,13 @@ export class MemoryBackend implements Backend {
 
   async clear(scope: ScopePath, now: number): Promise<number> {
     this.reclaim(now)
-    const data = this.byId.get(encodeScopePath(scope))
+    const data = this.byId.get(scopeId(scope))
     return data ? this.removeAll(data) : 0
   }
 
   async drop(scope: ScopePath, now: number): Promise<void> {
     this.reclaim(now)
-    const id = encodeScopePath(scope)
+    const id = scopeId(scope)
     for (const data of [...this.byId.values()]) {
       if (scope.length === 0 || data.id === id || data.id.startsWith(`${id}/`)) this.removeAll(data)
     }
@@ -161,7 +162,7 @@ export class MemoryBackend implements Backend {
   async scopes(scope: ScopePath, options: { after?: string; limit: number; now: number }): Promise<string[]> {
     this.reclaim(options.now)
     const after = options.after
-    const names = [...this.usageTree.childNames(encodeScopePath(scope))]
+    const names = [...this.usageTree.childNames(scopeId(scope))]
     return names
       .filter((name) => after === undefined || compareKeys(name, after) > 0)
       .sort(compareKeys)
@@ -170,11 +171,11 @@ export class MemoryBackend implements Backend {
 
   async usage(scope: ScopePath, now: number): Promise<Usage> {
     this.reclaim(now)
-    return this.usageTree.get(encodeScopePath(scope))
+    return this.usageTree.get(scopeId(scope))
   }
 
   watch(scope: ScopePath, sink: WatchSink): WatchSubscription {
-    const id = encodeScopePath(scope)
+    const id = scopeId(scope)
     const sinks = this.watchers.get(id) ?? new Set<WatchSink>()
     this.watchers.set(id, sinks)
     sinks.add(sink)
@@ -194,14 +195,14 @@ export class MemoryBackend implements Backend {
 
   /** For tests: the physically stored record of a key, ignoring expiry. */
   peek(scope: ScopePath, key: string): { value: Uint8Array; expiresAt?: number } | undefined {
-    const rec = this.byId.get(encodeScopePath(scope))?.entries.get(key)
+    const rec = this.byId.get(scopeId(scope))?.entries.get(key)
     if (!rec) return undefined
     return rec.expiresAt === undefined ? { value: rec.value } : { value: rec.value, expiresAt: rec.expiresAt }
   }
 
   /** For tests: how many entries a scope physically holds (expired ones not yet reclaimed included). */
   physicalCount(scope: ScopePath): number {
-    return this.byId.get(encodeScopePath(scope))?.entries.size ?? 0
+    return this.byId.get(scopeId(scope))?.entries.size ?? 0
   }
 
   /** Removes every entry whose expiry is due at `now`. */
@@ -300,6 +301,17 @@ function outside(key: string, query: ListQuery): boolean {
     (query.end !== undefined && compareKeys(key, query.end) >= 0) ||
     (prefix !== undefined && !key.startsWith(prefix) && compareKeys(key, prefix) > 0)
   )
+}
+
+/** Core passes the same path array for every call through one view, so ids are cached by identity. */
+const ids = new WeakMap<ScopePath, string>()
+function scopeId(path: ScopePath): string {
+  let id = ids.get(path)
+  if (id === undefined) {
+    id = encodeScopePath(path)
+    ids.set(path, id)
+  }
+  return id
 }
 
 function toStored(key: string, rec: Rec, values: boolean): StoredEntry {

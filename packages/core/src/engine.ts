@@ -4,6 +4,12 @@ import { asCubbyError, BackendError, ClosedError } from './errors.js'
 import type { Limits } from './limits.js'
 import type { Quotas } from './quotas.js'
 
+/** A backend call in flight, failed by the ticker once its deadline passes. */
+interface Pending {
+  deadline: number
+  fail: (error: Error) => void
+}
+
 /** Something to end when the cubby closes (a watch). */
 export interface Closeable {
   close(): void
@@ -18,7 +24,7 @@ export class Engine {
   private closing: Promise<void> | undefined
   private inFlight = 0
   private idle: (() => void) | undefined
-  private readonly pending = new Set<{ deadline: number; fail: (error: Error) => void }>()
+  private readonly pending = new Set<Pending>()
   private ticker: NodeJS.Timeout | undefined
   readonly watches = new Set<Closeable>()
 
@@ -44,34 +50,36 @@ export class Engine {
    * Runs a backend call: rejects with `ClosedError` after close, with `BackendError` when it takes longer than
    * `timeoutMs`, and maps non-Cubby errors to `BackendError`.
    */
-  async call<T>(action: string, run: () => Promise<T>): Promise<T> {
-    this.assertOpen()
-    this.inFlight++
+  call<T>(action: string, run: () => Promise<T>): Promise<T> {
+    if (this.closing) return Promise.reject(new ClosedError())
+    let promise: Promise<T>
     try {
-      return await this.guard(run())
+      promise = run()
     } catch (error) {
-      throw asCubbyError(error, action)
-    } finally {
-      if (--this.inFlight === 0) this.idle?.()
+      return Promise.reject(asCubbyError(error, action))
     }
-  }
-
-  private guard<T>(promise: Promise<T>): Promise<T> {
+    this.inFlight++
+    // One promise per call: settles with the backend's result, or is failed by the shared ticker on timeout.
     return new Promise<T>((resolve, reject) => {
-      const entry = { deadline: Date.now() + this.timeoutMs, fail: reject }
+      const entry: Pending = { deadline: Date.now() + this.timeoutMs, fail: reject }
       this.pending.add(entry)
-      this.startTicker()
+      if (!this.ticker) this.startTicker()
       promise.then(
         (value) => {
-          this.pending.delete(entry)
+          this.settle(entry)
           resolve(value)
         },
         (error: unknown) => {
-          this.pending.delete(entry)
-          reject(error)
+          this.settle(entry)
+          reject(asCubbyError(error, action))
         },
       )
     })
+  }
+
+  private settle(entry: Pending): void {
+    this.pending.delete(entry)
+    if (--this.inFlight === 0) this.idle?.()
   }
 
   /** One timer for all calls: cheaper than a timer per call. It runs only while calls are pending. */

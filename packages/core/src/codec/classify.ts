@@ -24,12 +24,48 @@ class Unstorable {
  * naming the path of the first thing that cannot be stored.
  */
 export function classify(value: unknown, isCustom: CustomTypeTest | undefined): number {
+  if (isCustom === undefined && isPlainJson(value, 0)) return 0
   try {
     return walk(value, isCustom, [])
   } catch (error) {
     if (!(error instanceof Unstorable)) throw error
     const path = `value${error.path.reverse().join('')}`
     throw new SerializationError(`cannot store ${error.what} at ${path}; ${error.hint}`)
+  }
+}
+
+/**
+ * The fast path: true when `value` is certainly plain JSON that JSON.parse(JSON.stringify(value)) reproduces.
+ * It only says yes or "not sure"; anything unusual (special types, holes, undefined, deep nesting that might be a
+ * cycle, objects whose constructor is not Object) falls back to the full walk, which decides and explains.
+ */
+function isPlainJson(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true
+    case 'number':
+      return Number.isFinite(value) && (value !== 0 || 1 / value > 0)
+    case 'object': {
+      if (value === null) return true
+      if (depth > 64) return false
+      if (Array.isArray(value)) {
+        if (Object.getPrototypeOf(value) !== Array.prototype) return false
+        for (let i = 0; i < value.length; i++) {
+          const item: unknown = value[i]
+          if (item === undefined || !isPlainJson(item, depth + 1)) return false
+        }
+        return true
+      }
+      if (Object.getPrototypeOf(value) !== Object.prototype) return false
+      for (const key in value) {
+        const item = (value as Record<string, unknown>)[key]
+        if (item === undefined || !isPlainJson(item, depth + 1)) return false
+      }
+      return true
+    }
+    default:
+      return false
   }
 }
 

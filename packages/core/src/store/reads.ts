@@ -12,25 +12,34 @@ export function toEntry<T>(scope: ScopeContext, stored: StoredEntry): Entry<T> {
   return entry
 }
 
-async function readOne(scope: ScopeContext, action: string, key: unknown, values: boolean) {
-  const valid = scope.key(key)
-  const now = scope.engine.clock()
-  const [stored] = await scope.engine.call(action, () => scope.engine.backend.get(scope.path, [valid], { values, now }))
-  return stored
+/** Reads one key. Not an async function: `get` is the hottest path, and every promise hop shows. */
+function readOne(scope: ScopeContext, action: string, key: unknown, values: boolean): Promise<StoredEntry | undefined> {
+  let valid: string
+  try {
+    valid = scope.key(key)
+  } catch (error) {
+    return Promise.reject(error)
+  }
+  const { engine } = scope
+  const options = { values, now: engine.clock() }
+  return engine.call(action, () => engine.backend.get(scope.path, [valid], options)).then(first)
 }
 
-export async function get<T>(scope: ScopeContext, key: string, fallback?: T): Promise<T | undefined> {
-  const stored = await readOne(scope, 'get', key, true)
-  return stored ? (scope.engine.codec.decode(stored.value!) as T) : fallback
+function first<T>(rows: T[]): T {
+  return rows[0]!
 }
 
-export async function getEntry<T>(scope: ScopeContext, key: string): Promise<Entry<T> | undefined> {
-  const stored = await readOne(scope, 'getEntry', key, true)
-  return stored && toEntry<T>(scope, stored)
+export function get<T>(scope: ScopeContext, key: string, fallback?: T): Promise<T | undefined> {
+  const codec = scope.engine.codec
+  return readOne(scope, 'get', key, true).then((stored) => (stored ? (codec.decode(stored.value!) as T) : fallback))
 }
 
-export async function has(scope: ScopeContext, key: string): Promise<boolean> {
-  return (await readOne(scope, 'has', key, false)) !== undefined
+export function getEntry<T>(scope: ScopeContext, key: string): Promise<Entry<T> | undefined> {
+  return readOne(scope, 'getEntry', key, true).then((stored) => stored && toEntry<T>(scope, stored))
+}
+
+export function has(scope: ScopeContext, key: string): Promise<boolean> {
+  return readOne(scope, 'has', key, false).then((stored) => stored !== undefined)
 }
 
 export async function getMany<T>(scope: ScopeContext, keys: readonly string[]): Promise<(T | undefined)[]> {

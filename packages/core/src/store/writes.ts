@@ -4,6 +4,9 @@ import { describe } from '../limits.js'
 import type { DeleteOptions, IncrOptions, SetManyOptions, SetOptions, UpdateOptions } from '../types.js'
 import type { ScopeContext } from './context.js'
 
+/** Shared empty preconditions (backends must not mutate request arrays). */
+const NO_CHECKS: WriteCheck[] = []
+
 export async function set(scope: ScopeContext, key: string, value: unknown, options?: SetOptions): Promise<string> {
   const opts = scope.options('set.options', options)
   const valid = scope.key(key)
@@ -22,7 +25,9 @@ export async function del(scope: ScopeContext, key: string, options?: DeleteOpti
   const opts = scope.options('delete.options', options)
   const valid = scope.key(key)
   const checks =
-    opts.ifVersion === undefined ? [] : [{ key: valid, version: scope.version('delete.ifVersion', opts.ifVersion) }]
+    opts.ifVersion === undefined
+      ? NO_CHECKS
+      : [{ key: valid, version: scope.version('delete.ifVersion', opts.ifVersion) }]
   const result = await scope.write('delete', checks, [{ type: 'delete', key: valid }], scope.engine.clock())
   if (!result.ok) throw new ConflictError(valid)
   return result.results[0]!.existed
@@ -38,7 +43,7 @@ export async function incr(scope: ScopeContext, key: string, by = 1, options?: I
   const op: WriteOp = { type: 'incr', key: valid, by }
   const expiresAt = scope.expiry('incr.ttl', opts.ttl, now)
   if (expiresAt !== undefined) op.expiresAt = expiresAt
-  const result = await scope.write('incr', [], [op], now)
+  const result = await scope.write('incr', NO_CHECKS, [op], now)
   if (!result.ok) throw new ConflictError(valid) // no checks were sent, so a backend cannot report one
   return result.results[0]!.number!
 }
@@ -65,14 +70,14 @@ export async function setMany(
     if (expiresAt !== undefined) op.expiresAt = expiresAt
     ops.push(op)
   }
-  if (ops.length > 0) await scope.write('setMany', [], ops, now)
+  if (ops.length > 0) await scope.write('setMany', NO_CHECKS, ops, now)
 }
 
 export async function deleteMany(scope: ScopeContext, keys: readonly string[]): Promise<number> {
   if (!Array.isArray(keys)) throw new InvalidConfigError('deleteMany.keys', 'must be an array of keys')
   const ops: WriteOp[] = keys.map((key) => ({ type: 'delete', key: scope.key(key) }))
   if (ops.length === 0) return 0
-  const result = await scope.write('deleteMany', [], ops, scope.engine.clock())
+  const result = await scope.write('deleteMany', NO_CHECKS, ops, scope.engine.clock())
   if (!result.ok) return 0
   return result.results.filter((r) => r.existed).length
 }
