@@ -16,6 +16,7 @@ import {
   type Usage,
   type WatchSink,
   type WatchSubscription,
+  type WriteOp,
   type WriteRequest,
   type WriteResult,
 } from '@cubby/core/backend'
@@ -44,6 +45,7 @@ export class MemoryBackend implements Backend {
     quotas: true,
     persistent: false,
     minQuotaDepth: 0,
+    timeouts: true, // every call completes synchronously
   })
   private readonly byId = new Map<string, ScopeData>()
   private readonly usageTree = new UsageTree()
@@ -77,32 +79,15 @@ export class MemoryBackend implements Backend {
     }
     // Stage every op against an overlay, so a failing op (not a number, quota) leaves nothing behind.
     const overlay = new Map<string, Rec | undefined>()
-    const current = (key: string) => (overlay.has(key) ? overlay.get(key) : data?.live(key, now))
     const results: OpResult[] = []
     // Events are only built when someone watches this scope.
     const events: ChangeEvent[] | undefined = this.watchers.has(id) ? [] : undefined
     for (const op of request.ops) {
-      const before = current(op.key)
-      if (op.type === 'delete') {
-        overlay.set(op.key, undefined)
-        results.push({ existed: before !== undefined })
-        if (before) events?.push({ type: 'delete', key: op.key })
-        continue
-      }
-      const version = this.nextVersion()
-      let rec: Rec
-      if (op.type === 'set') {
-        rec = makeRec(op.key, op.value, version, op.expiresAt)
-        results.push({ existed: before !== undefined, version })
-      } else {
-        const base = before ? numberCodec.read(before.value) : 0
-        if (base === undefined) throw notANumber(op.key)
-        const sum = base + op.by
-        rec = makeRec(op.key, numberCodec.write(sum), version, op.expiresAt ?? before?.expiresAt)
-        results.push({ existed: before !== undefined, version, number: sum })
-      }
+      const before = overlay.has(op.key) ? overlay.get(op.key) : data?.live(op.key, now)
+      const rec = this.stage(op, before, results)
       overlay.set(op.key, rec)
-      events?.push({ type: 'set', key: op.key, version })
+      if (rec) events?.push({ type: 'set', key: op.key, version: rec.version })
+      else if (before) events?.push({ type: 'delete', key: op.key })
     }
     let keys = 0
     let bytes = 0
@@ -121,6 +106,24 @@ export class MemoryBackend implements Backend {
     this.prune(target)
     if (events) this.notify(id, events)
     return { ok: true, results }
+  }
+
+  /** The record an op leaves (undefined for a delete), recording its result. Throws for incr on a non-number. */
+  private stage(op: WriteOp, before: Rec | undefined, results: OpResult[]): Rec | undefined {
+    if (op.type === 'delete') {
+      results.push({ existed: before !== undefined })
+      return undefined
+    }
+    const version = this.nextVersion()
+    if (op.type === 'set') {
+      results.push({ existed: before !== undefined, version })
+      return makeRec(op.key, op.value, version, op.expiresAt)
+    }
+    const base = before ? numberCodec.read(before.value) : 0
+    if (base === undefined) throw notANumber(op.key)
+    const sum = base + op.by
+    results.push({ existed: before !== undefined, version, number: sum })
+    return makeRec(op.key, numberCodec.write(sum), version, op.expiresAt ?? before?.expiresAt)
   }
 
   async list(scope: ScopePath, query: ListQuery): Promise<StoredEntry[]> {
@@ -222,7 +225,7 @@ export class MemoryBackend implements Backend {
   }
 
   private scopeData(path: ScopePath, id: string): ScopeData {
-    const data = this.byId.get(id) ?? new ScopeData(path)
+    const data = this.byId.get(id) ?? new ScopeData(path, this.usageTree)
     this.byId.set(id, data)
     return data
   }
@@ -240,7 +243,7 @@ export class MemoryBackend implements Backend {
       data.entries.delete(key)
       data.index.remove(key)
     }
-    this.usageTree.apply(data.path, data.ancestors, (rec ? 1 : 0) - (old ? 1 : 0), (rec?.size ?? 0) - (old?.size ?? 0))
+    UsageTree.apply(data.path, data.usage, (rec ? 1 : 0) - (old ? 1 : 0), (rec?.size ?? 0) - (old?.size ?? 0))
   }
 
   /** Forgets a scope that no longer holds entries. */

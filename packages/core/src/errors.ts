@@ -175,11 +175,12 @@ export class ClosedError extends CubbyError {
 }
 
 /**
- * Wraps anything a backend threw that is not already a `CubbyError` into a `BackendError`, keeping it as `cause`.
+ * Wraps anything that is not already a `CubbyError` into a `BackendError` keeping it as `cause`; `who` names what
+ * failed, e.g. "the sqlite backend".
  * @internal
  */
-export function asCubbyError(error: unknown, action: string): CubbyError {
+export function asCubbyError(error: unknown, who: string): CubbyError {
   if (error instanceof CubbyError) return error
   const detail = error instanceof Error ? error.message : String(error)
-  return new BackendError(`${action} failed in the backend: ${detail}`, { cause: error })
+  return new BackendError(`${who} failed: ${detail}`, { cause: error })
 }

@@ -53,7 +53,7 @@ export async function openCubby(target?: string | CubbyOptions): Promise<Cubby> 
   for (const [name, value] of Object.entries(options)) if (!CORE_OPTIONS.has(name)) backendOptions[name] = value
 
   const owned = options.backend === undefined || typeof options.backend === 'function'
-  const backend = await createBackend(options, backendOptions, clock)
+  const backend = await createBackend(options, backendOptions, clock, timeoutMs)
   try {
     const quotas = Quotas.from(options.quotas, limits.maxKeyBytes, backend.capabilities.minQuotaDepth)
     if (quotas.any && !backend.capabilities.quotas) {
@@ -71,6 +71,7 @@ async function createBackend(
   options: CubbyOptions,
   backendOptions: Record<string, unknown>,
   clock: () => number,
+  timeoutMs: number,
 ): Promise<Backend> {
   const given = options.backend
   if (given !== undefined && typeof given !== 'function') {
@@ -83,8 +84,8 @@ async function createBackend(
   if (typeof url !== 'string') throw new InvalidConfigError('url', 'must be a string')
   const factory = given ?? (await loadFactory(schemeOf(url)))
   try {
-    return await factory({ url, options: backendOptions, clock })
+    return await factory({ url, options: backendOptions, clock, timeoutMs })
   } catch (error) {
-    throw asCubbyError(error, 'open')
+    throw asCubbyError(error, 'opening the backend')
   }
 }

@@ -13,7 +13,9 @@
  * - An entry whose `expiresAt <= now` is absent to every call, whether or not it has been physically removed yet.
  *   `now` is epoch milliseconds, passed with each call so tests can inject a clock.
  * - Reject with a `CubbyError` (`BackendError` for I/O failures, with the driver error as `cause`); never throw
- *   synchronously, never hang: bound every wait on I/O.
+ *   synchronously, never hang: bound every wait on I/O by `BackendInit.timeoutMs`.
+ * - Core passes the same `ScopePath` array object for every call made through one view, so per-scope data (ids,
+ *   key names) can be cached by identity, e.g. in a WeakMap.
  */
 
 /** Path of a scope. `[]` is the root scope. */
@@ -148,6 +150,11 @@ export interface BackendCapabilities {
    * Core rejects quota configuration on shallower scopes with `InvalidConfigError`.
    */
   minQuotaDepth: number
+  /**
+   * Every call settles within `BackendInit.timeoutMs` on its own (rejecting with `BackendError` when the storage
+   * does not answer). When false, core races each call against a timer instead, which costs a little per call.
+   */
+  timeouts: boolean
 }
 
 /** A storage engine. See the module comment for the rules every method follows. */
@@ -175,7 +182,7 @@ export interface Backend {
   usage(scope: ScopePath, now: number): Promise<Usage>
   /** Delivers every change to the scope's own keys (set, delete, and each key removed by clear/drop). */
   watch(scope: ScopePath, sink: WatchSink): WatchSubscription
-  /** Releases connections, timers and files. Later calls are not made. */
+  /** Lets calls in flight settle (committing or failing them), then releases connections, timers and files. No calls follow. */
   close(): Promise<void>
 }
 
@@ -187,6 +194,8 @@ export interface BackendInit {
   options: Readonly<Record<string, unknown>>
   /** The clock core passes as `now`; use it for background work such as expiry sweeps. */
   clock: () => number
+  /** How long a call may take before it must fail with `BackendError` (see `capabilities.timeouts`). */
+  timeoutMs: number
 }
 
 /** The shape a backend package exports as `createBackend`. */

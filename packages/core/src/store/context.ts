@@ -86,7 +86,7 @@ export class ScopeContext {
         `has ${ops.length} operations, over limits.maxBatchSize (${this.engine.limits.maxBatchSize}); split it`,
       )
     }
-    return this.engine.call(action, () =>
+    return this.engine.call(() =>
       this.engine.backend.write({ scope: this.path, checks, ops, quotas: this.quotaRules, now }),
     )
   }

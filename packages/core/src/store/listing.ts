@@ -65,7 +65,7 @@ export async function list<T>(scope: ScopeContext, options?: ListOptions): Promi
   const after = decodeCursor('list.cursor', kind, opts.cursor)
   const query: ListQuery = { ...range, limit: limit + 1, values: opts.values !== false, now: scope.engine.clock() }
   if (after !== undefined) query.after = after
-  const rows = await scope.engine.call('list', () => scope.engine.backend.list(scope.path, query))
+  const rows = await scope.engine.call(() => scope.engine.backend.list(scope.path, query))
   const more = rows.length > limit
   const page = more ? rows.slice(0, limit) : rows
   const entries = page.map((row) => toEntry<T>(scope, row))
@@ -87,7 +87,7 @@ export async function* iterate<T>(
     const limit = Math.min(size, remaining)
     const query: ListQuery = { ...range, limit, values, now: scope.engine.clock() }
     if (after !== undefined) query.after = after
-    const rows = await scope.engine.call(action, () => scope.engine.backend.list(scope.path, query))
+    const rows = await scope.engine.call(() => scope.engine.backend.list(scope.path, query))
     for (const row of rows) yield toEntry<T>(scope, row)
     remaining -= rows.length
     if (rows.length < limit) return
@@ -101,7 +101,7 @@ export async function scopes(scope: ScopeContext, options?: ScopesOptions): Prom
   const after = decodeCursor('scopes.cursor', 'scopes', opts.cursor)
   const now = scope.engine.clock()
   const query = after === undefined ? { limit: limit + 1, now } : { after, limit: limit + 1, now }
-  const names = await scope.engine.call('scopes', () => scope.engine.backend.scopes(scope.path, query))
+  const names = await scope.engine.call(() => scope.engine.backend.scopes(scope.path, query))
   if (names.length <= limit) return { names }
   const page = names.slice(0, limit)
   return { names: page, cursor: encodeCursor('scopes', page[page.length - 1]!) }

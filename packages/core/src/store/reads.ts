@@ -13,7 +13,7 @@ export function toEntry<T>(scope: ScopeContext, stored: StoredEntry): Entry<T> {
 }
 
 /** Reads one key. Not an async function: `get` is the hottest path, and every promise hop shows. */
-function readOne(scope: ScopeContext, action: string, key: unknown, values: boolean): Promise<StoredEntry | undefined> {
+function readOne(scope: ScopeContext, key: unknown, values: boolean): Promise<StoredEntry | undefined> {
   let valid: string
   try {
     valid = scope.key(key)
@@ -22,7 +22,7 @@ function readOne(scope: ScopeContext, action: string, key: unknown, values: bool
   }
   const { engine } = scope
   const options = { values, now: engine.clock() }
-  return engine.call(action, () => engine.backend.get(scope.path, [valid], options)).then(first)
+  return engine.call(() => engine.backend.get(scope.path, [valid], options)).then(first)
 }
 
 function first<T>(rows: T[]): T {
@@ -31,15 +31,15 @@ function first<T>(rows: T[]): T {
 
 export function get<T>(scope: ScopeContext, key: string, fallback?: T): Promise<T | undefined> {
   const codec = scope.engine.codec
-  return readOne(scope, 'get', key, true).then((stored) => (stored ? (codec.decode(stored.value!) as T) : fallback))
+  return readOne(scope, key, true).then((stored) => (stored ? (codec.decode(stored.value!) as T) : fallback))
 }
 
 export function getEntry<T>(scope: ScopeContext, key: string): Promise<Entry<T> | undefined> {
-  return readOne(scope, 'getEntry', key, true).then((stored) => stored && toEntry<T>(scope, stored))
+  return readOne(scope, key, true).then((stored) => stored && toEntry<T>(scope, stored))
 }
 
 export function has(scope: ScopeContext, key: string): Promise<boolean> {
-  return readOne(scope, 'has', key, false).then((stored) => stored !== undefined)
+  return readOne(scope, key, false).then((stored) => stored !== undefined)
 }
 
 export async function getMany<T>(scope: ScopeContext, keys: readonly string[]): Promise<(T | undefined)[]> {
@@ -47,9 +47,7 @@ export async function getMany<T>(scope: ScopeContext, keys: readonly string[]): 
   for (const key of keys) scope.key(key)
   if (keys.length === 0) return []
   const now = scope.engine.clock()
-  const stored = await scope.engine.call('getMany', () =>
-    scope.engine.backend.get(scope.path, keys, { values: true, now }),
-  )
+  const stored = await scope.engine.call(() => scope.engine.backend.get(scope.path, keys, { values: true, now }))
   const codec = scope.engine.codec
   return stored.map((entry) => (entry ? (codec.decode(entry.value!) as T) : undefined))
 }

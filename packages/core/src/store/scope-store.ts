@@ -118,13 +118,13 @@ export class ScopeStore implements KVStore {
   async clear(): Promise<number> {
     const { engine, path } = this.ctx
     const now = engine.clock()
-    return engine.call('clear', () => engine.backend.clear(path, now))
+    return engine.call(() => engine.backend.clear(path, now))
   }
 
   async drop(): Promise<void> {
     const { engine, path } = this.ctx
     const now = engine.clock()
-    return engine.call('drop', () => engine.backend.drop(path, now))
+    return engine.call(() => engine.backend.drop(path, now))
   }
 
   async usage(): Promise<Usage> {
@@ -133,7 +133,7 @@ export class ScopeStore implements KVStore {
       throw new UnsupportedError(`the ${engine.backend.name} backend does not track usage`)
     }
     const now = engine.clock()
-    return engine.call('usage', () => engine.backend.usage(path, now))
+    return engine.call(() => engine.backend.usage(path, now))
   }
 
   scopes(options?: ScopesOptions): Promise<ScopesPage> {

@@ -113,9 +113,7 @@ export async function update<T>(
   const { engine } = scope
   for (let attempt = 0; ; attempt++) {
     const readAt = engine.clock()
-    const [current] = await engine.call('update', () =>
-      engine.backend.get(scope.path, [valid], { values: true, now: readAt }),
-    )
+    const [current] = await engine.call(() => engine.backend.get(scope.path, [valid], { values: true, now: readAt }))
     const next = await fn(current ? (engine.codec.decode(current.value!) as T) : undefined)
     const check: WriteCheck = { key: valid, version: current ? current.version : null }
     const now = engine.clock()

@@ -1,0 +1,169 @@
+/**
+ * `npm run bench`: Cubby on memory, SQLite and Redis against the raw drivers doing the same work and against
+ * keyv@5, in one run. Prints tables of ops/s and ratios, checks the targets, and writes bench/results/.
+ * Options: --n 10000 (keys), --reps 5, --families memory,sqlite,redis, --shapes small,large, --quick.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { evaluate } from './checks.js'
+import { codecBench } from './codec-bench.js'
+import { incrContention } from './incr-contention.js'
+import { measure } from './measure.js'
+import { startRedis } from './redis-server.js'
+import { type CaseResult, casesTable, checksList } from './report.js'
+import { cubbyTarget } from './targets/cubby.js'
+import { keyvMemoryTarget, keyvRedisTarget, keyvSqliteTarget } from './targets/keyv.js'
+import { mapTarget } from './targets/raw-memory.js'
+import { rawRedisTarget } from './targets/raw-redis.js'
+import { rawSqliteTarget } from './targets/raw-sqlite.js'
+import type { TargetFactory } from './targets/target.js'
+import { LARGE, SMALL, type ValueShape } from './values.js'
+import { dataSet, WORKLOADS } from './workloads.js'
+
+const { values: args } = parseArgs({
+  options: {
+    n: { type: 'string', default: '10000' },
+    reps: { type: 'string', default: '5' },
+    families: { type: 'string', default: 'memory,sqlite,redis' },
+    shapes: { type: 'string', default: 'small,large' },
+    quick: { type: 'boolean', default: false },
+    out: { type: 'string', default: fileURLToPath(new URL('../results/', import.meta.url)) },
+  },
+})
+const n = args.quick ? 500 : Number(args.n)
+const reps = args.quick ? 2 : Number(args.reps)
+const families = args.families.split(',')
+const shapes = args.shapes.split(',').map((s) => (s === 'large' ? LARGE : SMALL))
+const labels = Object.fromEntries(WORKLOADS.map((w) => [w.id, w.label]))
+const scratch = mkdtempSync(join(tmpdir(), 'cubby-bench-'))
+const cases: CaseResult[] = []
+
+async function runFamily(family: string, factories: TargetFactory[], shape: ValueShape): Promise<void> {
+  const { keys, values } = dataSet(n, shape)
+  for (const factory of factories) {
+    const target = await factory()
+    try {
+      for (const workload of WORKLOADS.filter((w) => w.writes)) {
+        const sample = await measure(
+          n,
+          reps,
+          () => workload.run(target, keys, values),
+          () => target.clear(),
+        )
+        cases.push({ family, shape: shape.name, workload: workload.id, target: target.name, sample })
+        progress(family, shape, target.name, workload.id, sample.opsPerSec)
+      }
+      await target.clear()
+      await target.setMany(keys.map((key, i) => [key, values[i]]))
+      await target.prepareList?.(keys)
+      for (const workload of WORKLOADS.filter((w) => !w.writes)) {
+        const sample = await measure(n, reps, () => workload.run(target, keys, values))
+        cases.push({ family, shape: shape.name, workload: workload.id, target: target.name, sample })
+        progress(family, shape, target.name, workload.id, sample.opsPerSec)
+      }
+      await target.clear()
+    } finally {
+      await target.close()
+    }
+  }
+}
+
+function progress(family: string, shape: ValueShape, target: string, workload: string, opsPerSec: number): void {
+  process.stderr.write(`  ${family} · ${shape.name} · ${target} · ${workload}: ${Math.round(opsPerSec)} ops/s\n`)
+}
+
+const redis = families.includes('redis') ? await startRedis() : undefined
+const incr: Record<string, { contended: number; uncontended: number; lost: number }> = {}
+try {
+  for (const shape of shapes) {
+    let file = 0
+    const tmp = () => join(scratch, `db-${file++}.sqlite`)
+    if (families.includes('memory')) {
+      await runFamily('memory', [() => cubbyTarget('memory:'), mapTarget, keyvMemoryTarget], shape)
+    }
+    if (families.includes('sqlite')) {
+      await runFamily(
+        'sqlite',
+        [() => cubbyTarget(`sqlite:${tmp()}`), () => rawSqliteTarget(tmp()), () => keyvSqliteTarget(tmp())],
+        shape,
+      )
+    }
+    if (redis) {
+      const prefix = `bench${file++}`
+      await runFamily(
+        'redis',
+        [
+          () => cubbyTarget(redis.url, { prefix }),
+          () => rawRedisTarget(redis.url, `${prefix}raw`),
+          () => keyvRedisTarget(redis.url),
+        ],
+        shape,
+      )
+    }
+  }
+  const perProcess = Math.max(50, Math.floor(n / 8))
+  for (const family of families.filter((f) => f !== 'memory')) {
+    const url = family === 'redis' ? redis!.url : `sqlite:${join(scratch, 'incr.sqlite')}`
+    const uncontended = await incrContention(url, 4, perProcess, 8, false)
+    const contended = await incrContention(url, 4, perProcess, 8, true)
+    incr[family] = {
+      contended: contended.opsPerSec,
+      uncontended: uncontended.opsPerSec,
+      lost: contended.lost + uncontended.lost,
+    }
+    process.stderr.write(
+      `  ${family} · incr 4 processes: contended ${Math.round(contended.opsPerSec)}/s, own keys ${Math.round(uncontended.opsPerSec)}/s\n`,
+    )
+  }
+} finally {
+  await redis?.stop()
+  rmSync(scratch, { recursive: true, force: true })
+}
+
+const codec = Object.fromEntries(
+  await Promise.all(shapes.map(async (s) => [s.name, await codecBench(s, n, reps)] as const)),
+)
+const checks = evaluate(cases, codec, incr)
+const machine = {
+  cpu: cpus()[0]?.model ?? 'unknown',
+  cores: cpus().length,
+  node: process.version,
+  platform: process.platform,
+}
+const sections: string[] = [
+  `# Cubby benchmark results`,
+  '',
+  `${new Date().toISOString().slice(0, 10)} · ${machine.cpu} · ${machine.cores} cores · Node ${machine.node} · ${n} keys · median of ${reps} runs after a warm-up (± is half the spread).`,
+  '',
+]
+for (const family of families) {
+  for (const shape of shapes) {
+    sections.push(`## ${family} · ${shape.name}`, '', casesTable(cases, family, shape.name, labels), '')
+  }
+}
+sections.push('## Codec alone (encode + decode)', '')
+for (const [shape, samples] of Object.entries(codec)) {
+  sections.push(
+    `- ${shape}: ${Object.entries(samples)
+      .map(([name, s]) => `${name} ${Math.round(s.opsPerSec).toLocaleString('en-US')}/s`)
+      .join(' · ')}`,
+  )
+}
+sections.push('', '## Contended incr (4 processes x 8 in flight)', '')
+for (const [family, r] of Object.entries(incr)) {
+  sections.push(
+    `- ${family}: one shared key ${Math.round(r.contended)}/s, a key per process ${Math.round(r.uncontended)}/s, lost updates: ${r.lost}`,
+  )
+}
+sections.push('', '## Targets', '', checksList(checks), '')
+const markdown = sections.join('\n')
+console.log(markdown)
+mkdirSync(args.out, { recursive: true })
+writeFileSync(join(args.out, 'latest.md'), markdown)
+writeFileSync(
+  join(args.out, 'latest.json'),
+  `${JSON.stringify({ machine, n, reps, cases, codec, incr, checks }, null, 2)}\n`,
+)
