@@ -44,7 +44,7 @@ describe('ExpiryHeap', () => {
         fc.integer({ min: 0, max: 1000 }),
         (times, now) => {
           const heap = new ExpiryHeap()
-          times.forEach((at, i) => heap.push({ at, scopeId: '', key: String(i), version: '' }))
+          for (const [i, at] of times.entries()) heap.push({ at, scopeId: '', key: String(i), version: '' })
           const popped: number[] = []
           for (let item = heap.popDue(now); item; item = heap.popDue(now)) popped.push(item.at)
           expect(popped).toEqual(times.filter((t) => t <= now).sort((a, b) => a - b))
