@@ -1,0 +1,78 @@
+import { InvalidConfigError } from '@cubby/core/backend'
+
+/** Options of the SQLite backend, given to `openCubby({ url: 'sqlite:…', ...options })`. */
+export interface SqliteOptions {
+  /** How hard a commit is pushed to disk. `'normal'`: WAL with synchronous=NORMAL — a process crash loses nothing acknowledged, a power cut may lose the last commits. `'strict'`: synchronous=FULL — survives power loss, slower commits. @default 'normal' */
+  durability?: 'normal' | 'strict'
+  /** How long a writer waits for another process's lock before failing with `BackendError`. @default the cubby's timeoutMs, at most 5000 */
+  busyTimeoutMs?: number
+  /** How often expired entries are reclaimed in the background. They are also reclaimed before usage(), scopes() and a quota refusal. @default 5000 */
+  sweepIntervalMs?: number
+  /** How often watchers look for other processes' commits (a cheap PRAGMA data_version check). @default 50 */
+  watchPollMs?: number
+  /** How long change-log rows are kept for watchers. @default 60000 */
+  changeRetentionMs?: number
+  /** Open the file read-only: reads work, writes fail with `BackendError`. @default false */
+  readOnly?: boolean
+}
+
+/** Validated options plus the file to open. */
+export interface ResolvedOptions extends Required<SqliteOptions> {
+  file: string
+}
+
+/** The file named by a `sqlite:` URL: `sqlite:./rel.db`, `sqlite:/abs.db`, `sqlite:///abs.db`, `sqlite::memory:`. */
+export function fileFromUrl(url: string): string {
+  if (!url.toLowerCase().startsWith('sqlite:'))
+    throw new InvalidConfigError('url', `${JSON.stringify(url)} is not a sqlite: URL`)
+  let file = url.slice('sqlite:'.length)
+  if (file.startsWith('//')) file = file.slice(2) // sqlite:///abs/path or sqlite://rel/path
+  if (file === '') throw new InvalidConfigError('url', 'sqlite: needs a file path, e.g. sqlite:./data/cubby.db')
+  if (file.includes('?'))
+    throw new InvalidConfigError('url', 'query parameters are not supported; pass options to openCubby instead')
+  try {
+    file = decodeURIComponent(file)
+  } catch {
+    throw new InvalidConfigError('url', `${JSON.stringify(url)} has a malformed %-escape`)
+  }
+  if (file !== ':memory:' && file.includes('\u0000')) throw new InvalidConfigError('url', 'the file path contains NUL')
+  return file
+}
+
+const positive = (field: string, value: unknown, fallback: number): number => {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new InvalidConfigError(field, `must be a positive integer of milliseconds, got ${String(value)}`)
+  }
+  return value
+}
+
+const KNOWN = ['durability', 'busyTimeoutMs', 'sweepIntervalMs', 'watchPollMs', 'changeRetentionMs', 'readOnly']
+
+/** Validates backend options; unknown ones are an `InvalidConfigError` naming them. */
+export function resolveOptions(
+  file: string,
+  options: Readonly<Record<string, unknown>>,
+  timeoutMs: number,
+): ResolvedOptions {
+  for (const name of Object.keys(options)) {
+    if (!KNOWN.includes(name))
+      throw new InvalidConfigError(name, `is not an option of the sqlite backend (known: ${KNOWN.join(', ')})`)
+  }
+  const durability = options.durability ?? 'normal'
+  if (durability !== 'normal' && durability !== 'strict') {
+    throw new InvalidConfigError('durability', `must be 'normal' or 'strict', got ${String(durability)}`)
+  }
+  if (options.readOnly !== undefined && typeof options.readOnly !== 'boolean') {
+    throw new InvalidConfigError('readOnly', 'must be a boolean')
+  }
+  return {
+    file,
+    durability,
+    busyTimeoutMs: positive('busyTimeoutMs', options.busyTimeoutMs, Math.min(5000, timeoutMs)),
+    sweepIntervalMs: positive('sweepIntervalMs', options.sweepIntervalMs, 5000),
+    watchPollMs: positive('watchPollMs', options.watchPollMs, 50),
+    changeRetentionMs: positive('changeRetentionMs', options.changeRetentionMs, 60_000),
+    readOnly: options.readOnly === true,
+  }
+}
