@@ -14,6 +14,8 @@ export interface SqliteOptions {
   changeRetentionMs?: number
   /** Open the file read-only: reads work, writes fail with `BackendError`. @default false */
   readOnly?: boolean
+  /** Cap the database file at about this many bytes; a write past it fails with `BackendError` (as on a full disk). @default 0 (no cap) */
+  maxSizeBytes?: number
 }
 
 /** Validated options plus the file to open. */
@@ -42,12 +44,20 @@ export function fileFromUrl(url: string): string {
 const positive = (field: string, value: unknown, fallback: number): number => {
   if (value === undefined) return fallback
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new InvalidConfigError(field, `must be a positive integer of milliseconds, got ${String(value)}`)
+    throw new InvalidConfigError(field, `must be a positive integer, got ${String(value)}`)
   }
   return value
 }
 
-const KNOWN = ['durability', 'busyTimeoutMs', 'sweepIntervalMs', 'watchPollMs', 'changeRetentionMs', 'readOnly']
+const KNOWN = [
+  'durability',
+  'busyTimeoutMs',
+  'sweepIntervalMs',
+  'watchPollMs',
+  'changeRetentionMs',
+  'readOnly',
+  'maxSizeBytes',
+]
 
 /** Validates backend options; unknown ones are an `InvalidConfigError` naming them. */
 export function resolveOptions(
@@ -74,5 +84,6 @@ export function resolveOptions(
     watchPollMs: positive('watchPollMs', options.watchPollMs, 50),
     changeRetentionMs: positive('changeRetentionMs', options.changeRetentionMs, 60_000),
     readOnly: options.readOnly === true,
+    maxSizeBytes: options.maxSizeBytes === undefined ? 0 : positive('maxSizeBytes', options.maxSizeBytes, 0),
   }
 }

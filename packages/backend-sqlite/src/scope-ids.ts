@@ -18,44 +18,40 @@ export class ScopeIds {
 
   constructor(private readonly statements: Statements) {}
 
-  /** The row of an existing scope, or undefined (a read of a scope never written needs no row). */
+  /** The row of an existing scope, or undefined (a read of a scope never written needs no row). Only reads. */
   find(path: ScopePath): ScopeRow | undefined {
-    const cached = this.byArray.get(path)
-    if (cached) return cached
-    const text = encodeScopePath(path)
-    const known = this.byText.get(text)
-    if (known) {
-      this.byArray.set(path, known)
-      return known
-    }
-    if (!this.statements.scopeId.get(text)) return undefined
-    return this.ensure(path) // it exists, so this only reads
-  }
-
-  /** The row of a scope, creating it and its ancestors. Call inside a write transaction. */
-  ensure(path: ScopePath): ScopeRow {
     const cached = this.byArray.get(path) ?? this.byText.get(encodeScopePath(path))
     if (cached) {
       this.byArray.set(path, cached)
       return cached
     }
     const ancestors: number[] = []
-    let parent: number | null = null
     for (let depth = 0; depth <= path.length; depth++) {
-      const prefix = path.slice(0, depth)
-      const text = encodeScopePath(prefix)
-      let row = this.byText.get(text)
-      if (!row) {
-        this.statements.createScope.run(text, parent, depth === 0 ? null : prefix[depth - 1]!)
-        const id = this.statements.scopeId.get(text)!.id
-        row = { id, ancestors: [...ancestors, id] }
-        this.byText.set(text, row)
-      }
-      ancestors.push(row.id)
-      parent = row.id
+      const found = this.statements.scopeId.get(encodeScopePath(path.slice(0, depth)))
+      if (!found) return undefined
+      ancestors.push(found.id)
     }
-    const row = this.byText.get(encodeScopePath(path))!
+    return this.remember(path, ancestors)
+  }
+
+  /** The row of a scope, creating it and its ancestors. Call inside a write transaction. */
+  ensure(path: ScopePath): ScopeRow {
+    const existing = this.find(path)
+    if (existing) return existing
+    const ancestors: number[] = []
+    for (let depth = 0; depth <= path.length; depth++) {
+      const text = encodeScopePath(path.slice(0, depth))
+      this.statements.createScope.run(text, ancestors.at(-1) ?? null, depth === 0 ? null : path[depth - 1]!)
+      ancestors.push(this.statements.scopeId.get(text)!.id)
+    }
+    return this.remember(path, ancestors)
+  }
+
+  private remember(path: ScopePath, ancestors: number[]): ScopeRow {
+    const row = { id: ancestors[ancestors.length - 1]!, ancestors }
+    this.byText.set(encodeScopePath(path), row)
     this.byArray.set(path, row)
+    this.byId.set(row.id, ancestors)
     return row
   }
 

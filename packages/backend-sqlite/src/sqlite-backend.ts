@@ -65,6 +65,10 @@ export class SqliteBackend implements Backend {
       this.db.pragma(`synchronous = ${options.durability === 'strict' ? 'FULL' : 'NORMAL'}`)
       this.db.pragma(`busy_timeout = ${options.busyTimeoutMs}`)
       if (!options.readOnly) migrate(this.db)
+      if (options.maxSizeBytes > 0) {
+        const pageSize = this.db.pragma('page_size', { simple: true }) as number
+        this.db.pragma(`max_page_count = ${Math.max(1, Math.ceil(options.maxSizeBytes / pageSize))}`)
+      }
       this.statements = prepare(this.db)
     } catch (error) {
       throw this.fail(error)
