@@ -9,7 +9,7 @@ import {
   type WriteResult,
 } from '@cubby/core/backend'
 import type { ScopeIds, ScopeRow } from './scope-ids.js'
-import type { Statements } from './statements.js'
+import type { PhysicalRow, Statements } from './statements.js'
 import type { Sweeper } from './sweep.js'
 import type { Tx } from './tx.js'
 
@@ -40,15 +40,16 @@ export function applyWrite(
 ): WriteResult {
   const { now } = request
   const existing = ids.find(request.scope)
+  const stored = new StoredRows(statements, existing)
   for (const check of request.checks) {
-    const row = existing && statements.getMeta.get(existing.id, check.key, now)
+    const row = stored.live(check.key, now, false)
     if ((row ? toVersion(row.version) : null) !== check.version) return { ok: false }
   }
   const staged = new Map<string, Staged | undefined>()
   const results: OpResult[] = []
   const events: Array<[string, number | null]> = []
   for (const op of request.ops) {
-    const before = staged.has(op.key) ? staged.get(op.key) : readLive(statements, existing, op.key, now)
+    const before = staged.has(op.key) ? staged.get(op.key) : stored.live(op.key, now, op.type === 'incr')
     if (op.type === 'delete') {
       staged.set(op.key, undefined)
       results.push({ existed: before !== undefined })
@@ -61,27 +62,24 @@ export function applyWrite(
       row = { value: op.value, version, expiresAt: op.expiresAt, size: utf8Length(op.key) + op.value.byteLength }
       results.push({ existed: before !== undefined, version: toVersion(version) })
     } else {
-      const base = before ? numberCodec.read(before.value) : 0
+      const base = before ? numberCodec.read(before.value!) : 0
       if (base === undefined) throw notANumber(op.key)
       const sum = base + op.by
       const value = numberCodec.write(sum)
-      row = {
-        value,
-        version,
-        expiresAt: op.expiresAt ?? before?.expiresAt,
-        size: utf8Length(op.key) + value.byteLength,
-      }
+      const expiresAt = op.expiresAt ?? before?.expiresAt
+      row = { value, version, expiresAt, size: utf8Length(op.key) + value.byteLength }
       results.push({ existed: before !== undefined, version: toVersion(version), number: sum })
     }
     staged.set(op.key, row)
     events.push([op.key, version])
   }
-  let change = measure(statements, existing, staged)
+  let change = stored.measure(staged)
   if (request.quotas.length > 0) {
     let refusal = overQuota(ids, tx, request, change)
     // Expired entries still count until reclaimed: reclaim them, then decide again.
     if (refusal && sweeper.reclaim(tx, now) > 0) {
-      change = measure(statements, existing, staged)
+      stored.forget()
+      change = stored.measure(staged)
       refusal = overQuota(ids, tx, request, change)
     }
     if (refusal) throw refusal
@@ -96,23 +94,55 @@ export function applyWrite(
   return { ok: true, results }
 }
 
-function readLive(statements: Statements, scope: ScopeRow | undefined, key: string, now: number): Staged | undefined {
-  const row = scope && statements.getValue.get(scope.id, key, now)
-  return row ? { value: row.value, version: row.version, expiresAt: row.expires_at ?? undefined, size: 0 } : undefined
-}
+/** A stored row as a staged one: what an op sees as "before". */
+type Live = Omit<Staged, 'value'> & { value?: Uint8Array }
 
-/** How the staged rows change usage, against the rows physically stored now (expired ones included). */
-function measure(statements: Statements, scope: ScopeRow | undefined, staged: Map<string, Staged | undefined>) {
-  let keys = 0
-  let bytes = 0
-  const replaced = new Set<string>()
-  for (const [key, row] of staged) {
-    const old = scope && statements.physical.get(scope.id, key)
-    if (old) replaced.add(key)
-    keys += (row ? 1 : 0) - (old ? 1 : 0)
-    bytes += (row?.size ?? 0) - (old?.size ?? 0)
+/**
+ * The rows a request touches, each read once: its physical size (expired rows count toward usage until
+ * reclaimed) and whether it is live. The value is read only for incr.
+ */
+class StoredRows {
+  private readonly rows = new Map<string, (PhysicalRow & { value?: Buffer }) | undefined>()
+
+  constructor(
+    private readonly statements: Statements,
+    private readonly scope: ScopeRow | undefined,
+  ) {}
+
+  private read(key: string, withValue: boolean): (PhysicalRow & { value?: Buffer }) | undefined {
+    const known = this.rows.get(key)
+    if (this.rows.has(key) && (!withValue || !known || known.value !== undefined)) return known
+    const row =
+      this.scope && (withValue ? this.statements.physicalValue : this.statements.physical).get(this.scope.id, key)
+    this.rows.set(key, row)
+    return row
   }
-  return { keys, bytes, replaced }
+
+  /** The live row of a key, or undefined when absent or expired. */
+  live(key: string, now: number, withValue: boolean): Live | undefined {
+    const row = this.read(key, withValue)
+    if (!row || (row.expires_at !== null && row.expires_at <= now)) return undefined
+    return { value: row.value, version: row.version, expiresAt: row.expires_at ?? undefined, size: row.size }
+  }
+
+  /** How the staged rows change usage against what is physically stored. */
+  measure(staged: Map<string, Staged | undefined>) {
+    let keys = 0
+    let bytes = 0
+    const replaced = new Set<string>()
+    for (const [key, row] of staged) {
+      const old = this.read(key, false)
+      if (old) replaced.add(key)
+      keys += (row ? 1 : 0) - (old ? 1 : 0)
+      bytes += (row?.size ?? 0) - (old?.size ?? 0)
+    }
+    return { keys, bytes, replaced }
+  }
+
+  /** Drops what was read (after reclaiming expired rows). */
+  forget(): void {
+    this.rows.clear()
+  }
 }
 
 function overQuota(

@@ -10,20 +10,21 @@ import type Database from 'better-sqlite3'
  *   `keys`/`bytes` are subtree totals, updated with every write for each ancestor.
  * - `entries`: values as BLOBs, keys as TEXT compared with memcmp (= UTF-8 byte order), clustered by (scope, key).
  * - `changes`: the change log watchers read, written only while some process watches the scope (`watchers`).
- * - `meta`: the version counter, so a key never gets a version twice.
+ * - The root row of `scopes` (path '') also holds `counter`, the version counter, so a key never gets a version
+ *   twice; every write updates the root row anyway, so the counter costs no extra page per commit.
  */
 const MIGRATIONS: string[] = [
   `
-  CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
-  INSERT INTO meta (name, value) VALUES ('version', 0);
   CREATE TABLE scopes (
     id INTEGER PRIMARY KEY,
     path TEXT NOT NULL UNIQUE,
     parent INTEGER REFERENCES scopes (id),
     name TEXT,
     keys INTEGER NOT NULL DEFAULT 0,
-    bytes INTEGER NOT NULL DEFAULT 0
+    bytes INTEGER NOT NULL DEFAULT 0,
+    counter INTEGER NOT NULL DEFAULT 0
   );
+  INSERT INTO scopes (path, parent, name) VALUES ('', NULL, NULL);
   CREATE INDEX scopes_holding_data ON scopes (parent, name) WHERE keys > 0;
   CREATE TABLE entries (
     scope INTEGER NOT NULL,

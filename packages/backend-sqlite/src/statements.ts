@@ -49,7 +49,9 @@ export function prepare(db: Database.Database) {
     physical: s<[number, string], PhysicalRow>(
       'SELECT version, expires_at, length(CAST(key AS BLOB)) + length(value) AS size FROM entries WHERE scope = ? AND key = ?',
     ),
-    currentValue: s<[number, string], { value: Buffer }>('SELECT value FROM entries WHERE scope = ? AND key = ?'),
+    physicalValue: s<[number, string], PhysicalRow & { value: Buffer }>(
+      'SELECT value, version, expires_at, length(CAST(key AS BLOB)) + length(value) AS size FROM entries WHERE scope = ? AND key = ?',
+    ),
     put: s<[number, string, Buffer | Uint8Array, number, number | null]>(
       'INSERT OR REPLACE INTO entries (scope, key, value, version, expires_at) VALUES (?, ?, ?, ?, ?)',
     ),
@@ -68,8 +70,10 @@ export function prepare(db: Database.Database) {
     ),
     anyDue: s<[number], { one: number }>('SELECT 1 AS one FROM entries WHERE expires_at <= ? LIMIT 1'),
 
-    version: s<[], { value: number }>("SELECT value FROM meta WHERE name = 'version'"),
-    setVersion: s<[number]>("UPDATE meta SET value = ? WHERE name = 'version'"),
+    version: s<[], { id: number; counter: number }>("SELECT id, counter FROM scopes WHERE path = ''"),
+    finishRoot: s<[number, number, number, number]>(
+      'UPDATE scopes SET keys = keys + ?, bytes = bytes + ?, counter = ? WHERE id = ?',
+    ),
 
     watched: s<[number, number], { one: number }>(
       'SELECT 1 AS one FROM watchers WHERE scope = ? AND seen_at > ? LIMIT 1',

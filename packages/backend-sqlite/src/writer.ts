@@ -1,7 +1,12 @@
 import { ClosedError, CubbyError } from '@cubby/core/backend'
 import type Database from 'better-sqlite3'
 import type { Statements } from './statements.js'
-import { Tx } from './tx.js'
+import { Tx, UsageUpdates } from './tx.js'
+
+interface Outcome {
+  ok: boolean
+  value: unknown
+}
 
 interface Job {
   run(tx: Tx): unknown
@@ -18,6 +23,9 @@ export class Writer {
   private queue: Job[] = []
   private scheduled = false
   private closed = false
+  private readonly updates: UsageUpdates
+  /** The group transaction, wrapped once: better-sqlite3's wrapper is not free to build. */
+  private readonly runGroup: Database.Transaction<(jobs: Job[], outcomes: Outcome[]) => boolean>
 
   constructor(
     private readonly db: Database.Database,
@@ -27,7 +35,22 @@ export class Writer {
     private readonly committed: (logged: boolean) => void,
     /** Called after a rollback, so caches that may hold rolled-back rows are dropped. */
     private readonly rolledBack: () => void,
-  ) {}
+  ) {
+    this.updates = new UsageUpdates(db)
+    this.runGroup = db.transaction((jobs: Job[], outcomes: Outcome[]) => {
+      const tx = new Tx(this.statements, this.updates)
+      for (const job of jobs) {
+        try {
+          outcomes.push({ ok: true, value: job.run(tx) })
+        } catch (error) {
+          if (!(error instanceof CubbyError)) throw error // a database error: abort the transaction
+          outcomes.push({ ok: false, value: error })
+        }
+      }
+      tx.finish()
+      return tx.logged
+    })
+  }
 
   /** Queues `run` for the next group transaction. `run` must throw only before writing, or via the database. */
   enqueue<T>(run: (tx: Tx) => T): Promise<T> {
@@ -47,24 +70,10 @@ export class Writer {
     const jobs = this.queue
     if (jobs.length === 0) return
     this.queue = []
-    const outcomes: Array<{ ok: boolean; value: unknown }> = []
+    const outcomes: Outcome[] = []
     let logged = false
     try {
-      this.db
-        .transaction(() => {
-          const tx = new Tx(this.statements)
-          for (const job of jobs) {
-            try {
-              outcomes.push({ ok: true, value: job.run(tx) })
-            } catch (error) {
-              if (!(error instanceof CubbyError)) throw error // a database error: abort the transaction
-              outcomes.push({ ok: false, value: error })
-            }
-          }
-          tx.finish()
-          logged = tx.logged
-        })
-        .immediate()
+      logged = this.runGroup.immediate(jobs, outcomes)
     } catch (error) {
       this.rolledBack()
       const failure = this.mapError(error)
