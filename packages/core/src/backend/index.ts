@@ -26,3 +26,4 @@ export type {
   WriteResult,
 } from './contract.js'
 export { matchesQuery, notANumber, prefixEnd, quotaCheck } from './helpers.js'
+export { loadFactory, schemeOf } from '../registry.js'
