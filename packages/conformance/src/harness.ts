@@ -54,11 +54,16 @@ export async function setup(target: ConformanceTarget, options: EnvOptions = {})
   }
 }
 
-/** A view of a backend whose `close` is a no-op, so two cubbies can share one backend object. */
-function sharedBackend(backend: Backend): Backend {
+/**
+ * A view of a backend whose `close` is a no-op (so several cubbies can share one backend object), with some
+ * members replaced. Backends whose instances share in-process storage can return `sharedBackend(backend)` as
+ * their conformance `peer()`.
+ */
+export function sharedBackend(backend: Backend, changes: Partial<Backend> = {}): Backend {
   return new Proxy(backend, {
     get(object, property, receiver) {
       if (property === 'close') return async () => {}
+      if (property in changes) return changes[property as keyof Backend]
       const value = Reflect.get(object, property, receiver)
       return typeof value === 'function' ? value.bind(object) : value
     },

@@ -28,7 +28,7 @@ import { versionsGroup } from './groups/versions.js'
 import { watchGroup } from './groups/watch.js'
 import type { ConformanceTarget } from './target.js'
 
-export { type Env, FakeClock, setup, waitFor } from './harness.js'
+export { type Env, FakeClock, setup, sharedBackend, waitFor } from './harness.js'
 export type { Backdoor, ConformanceHandle, ConformanceTarget } from './target.js'
 
 /** A group that needs a capability; listed so skips can say why. */

@@ -1,19 +1,7 @@
 import { store as ambientStore, type Backend, CubbyError, openCubby } from '@cubby/core'
 import { describe, expect, it } from 'vitest'
-import { mustReturnPromise, rejection, setup, thrown } from '../harness.js'
+import { sharedBackend as altered, mustReturnPromise, rejection, setup, thrown } from '../harness.js'
 import type { ConformanceTarget } from '../target.js'
-
-/** A view of a backend with some methods replaced (close is a no-op so the real one is closed once). */
-function altered(backend: Backend, changes: Partial<Backend>): Backend {
-  return new Proxy(backend, {
-    get(object, property, receiver) {
-      if (property === 'close') return async () => {}
-      if (property in changes) return changes[property as keyof Backend]
-      const value = Reflect.get(object, property, receiver)
-      return typeof value === 'function' ? value.bind(object) : value
-    },
-  })
-}
 
 export function errorsGroup(target: ConformanceTarget): void {
   describe('errors', () => {
