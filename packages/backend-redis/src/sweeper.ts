@@ -3,7 +3,7 @@ import { groupOfTag, groupsKey, type ScopeKeys } from './keys.js'
 import { SCRIPTS, Script } from './scripts.js'
 
 /** Moves a group's score in `P:xg` to its next expiry (or removes it), unless a writer lowered it meanwhile. */
-const RESCHEDULE = new Script(String.raw`
+const RESCHEDULE = new Script(`
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if score and tonumber(score) == tonumber(ARGV[2]) then
   if ARGV[3] == '' then redis.call('ZREM', KEYS[1], ARGV[1]) else redis.call('ZADD', KEYS[1], 'XX', ARGV[3], ARGV[1]) end

@@ -79,7 +79,8 @@ export class Writer {
       for (const item of items) encodeRequest(this.prefix, item, args)
       const call = SCRIPTS.write.run(this.connection, versionKey(scope), args).then(
         (reply) => {
-          ;(reply as unknown[][]).forEach((answer, i) => this.settle(items[i]!, answer))
+          const answers = reply as unknown[][]
+          for (const [i, answer] of answers.entries()) this.settle(items[i]!, answer)
         },
         (error: unknown) => {
           const failure = this.fail(error)

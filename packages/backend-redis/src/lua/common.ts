@@ -2,7 +2,7 @@
  * Lua shared by the scripts (prepended to each). Key names follow keys.ts; G is the group prefix, E a scope id.
  * Everything a script touches lives in one group, so one script is atomic on a cluster too.
  */
-export const COMMON = String.raw`
+export const COMMON = `
 local function unescape(s)
   return (string.gsub(s, '%%(%x%x)', function(h) return string.char(tonumber(h, 16)) end))
 end

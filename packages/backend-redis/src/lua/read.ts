@@ -6,7 +6,7 @@ import { COMMON } from './common.js'
  * KEYS[1]: the scope's index. ARGV: G, E, now, min, max, reverse ('1' or ''), limit, values ('1' or '').
  * Returns key, entry, key, entry, … (entries cut after the header when values are not wanted).
  */
-export const LIST = `${COMMON}${String.raw`
+export const LIST = `${COMMON}${`
 local G, E, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local min, max, reverse, limit, values = ARGV[4], ARGV[5], ARGV[6] == '1', tonumber(ARGV[7]), ARGV[8] == '1'
 local out, got = {}, 0
@@ -42,7 +42,7 @@ return out
  * The sweep script: reclaims up to `limit` due entries of a group. KEYS[1]: the group's expiry set.
  * ARGV: G, now, limit. Returns { reclaimed, earliest remaining expiry or '' }.
  */
-export const SWEEP = `${COMMON}${String.raw`
+export const SWEEP = `${COMMON}${`
 local G, now, limit = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local n = reclaim(G, now, limit)
 local next = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
@@ -53,7 +53,7 @@ return { n, next[2] or '' }
  * The clear script: removes up to `limit` of a scope's own entries (live or expired), publishing a delete per live
  * key. KEYS[1]: the scope's index. ARGV: G, E, now, limit. Returns { live keys removed, entries removed }.
  */
-export const CLEAR = `${COMMON}${String.raw`
+export const CLEAR = `${COMMON}${`
 local G, E, now, limit = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local keys = redis.call('ZRANGE', KEYS[1], 0, limit - 1)
 local dk, db, alive, events = 0, 0, 0, {}
