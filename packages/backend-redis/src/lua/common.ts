@@ -37,8 +37,8 @@ local function addUsage(G, E, dk, db)
   if dk == 0 and db == 0 then return end
   for _, lv in ipairs(levels(E)) do
     local key = G .. 'u:' .. lv.E
-    local before = tonumber(redis.call('HGET', key, 'k') or '0')
     local after = redis.call('HINCRBY', key, 'k', dk)
+    local before = after - dk
     redis.call('HINCRBY', key, 'b', db)
     if after == 0 then redis.call('DEL', key) end
     if lv.parent then

@@ -18,36 +18,54 @@ local now, G, grace = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 local at = 4
 local function arg() local v = ARGV[at]; at = at + 1; return v end
 
-local function live(E, key)
-  local entry = redis.call('GET', G .. 'e:' .. E .. ':' .. key)
-  if not entry then return nil end
-  local v, exp, value = parse(entry)
-  if exp and exp <= now then return nil end
-  return { v = v, exp = exp, value = value }
+-- Per call: the version counter (read once, written once), usage deltas per scope (applied at the end; quota
+-- checks add them to the stored counters), and events per scope (one publish per scope).
+-- Versions: one INCRBY reserves a number for every set/incr in the call (numbers of refused requests go unused).
+local reserve = 0
+do
+  local i = 5
+  for _ = 1, tonumber(ARGV[4]) do
+    i = i + 1
+    i = i + 1 + 2 * tonumber(ARGV[i])
+    local ops = tonumber(ARGV[i])
+    for o = 0, ops - 1 do
+      if ARGV[i + 1 + 4 * o] ~= 'd' then reserve = reserve + 1 end
+    end
+    i = i + 1 + 4 * ops
+    i = i + 1 + 3 * tonumber(ARGV[i])
+  end
+end
+local counter = 0
+if reserve > 0 then counter = redis.call('INCRBY', G .. 'n', reserve) - reserve end
+local deltas, deltaOrder = {}, {}
+local events, eventOrder = {}, {}
+
+local function pending(E)
+  local d = deltas[E]
+  if not d then
+    d = { k = 0, b = 0 }
+    deltas[E] = d
+    deltaOrder[#deltaOrder + 1] = E
+  end
+  return d
 end
 
-local function measure(E, order, staged)
-  local dk, db = 0, 0
-  for _, key in ipairs(order) do
-    local old = redis.call('GET', G .. 'e:' .. E .. ':' .. key)
-    if old then
-      local _, _, value = parse(old)
-      dk = dk - 1
-      db = db - (#key + #value)
-    end
-    local row = staged[key]
-    if row then
-      dk = dk + 1
-      db = db + #key + #row.value
+-- Stored subtree usage of a scope plus what this call has added so far (for every request's scope below it).
+local function usageNow(qE)
+  local u = redis.call('HMGET', G .. 'u:' .. qE, 'k', 'b')
+  local k, b = tonumber(u[1] or '0'), tonumber(u[2] or '0')
+  for _, E in ipairs(deltaOrder) do
+    if E == qE or string.sub(E, 1, #qE + 1) == qE .. '/' then
+      k = k + deltas[E].k
+      b = b + deltas[E].b
     end
   end
-  return dk, db
+  return k, b
 end
 
 local function overQuota(quotas, dk, db)
   for _, q in ipairs(quotas) do
-    local u = redis.call('HMGET', G .. 'u:' .. q[1], 'k', 'b')
-    local k, b = tonumber(u[1] or '0'), tonumber(u[2] or '0')
+    local k, b = usageNow(q[1])
     if q[3] ~= '' and db > 0 and b + db > tonumber(q[3]) then return { 'quota', q[1], 'bytes', q[3], tostring(b), tostring(db) } end
     if q[2] ~= '' and dk > 0 and k + dk > tonumber(q[2]) then return { 'quota', q[1], 'keys', q[2], tostring(k), tostring(dk) } end
   end
@@ -55,18 +73,39 @@ local function overQuota(quotas, dk, db)
 end
 
 local function apply(E, checks, ops, quotas)
+  -- Physical rows this request touches, each read once: { exp, value } or false when absent.
+  local stored = {}
+  local function physical(key)
+    local row = stored[key]
+    if row == nil then
+      local entry = redis.call('GET', G .. 'e:' .. E .. ':' .. key)
+      if entry then
+        local v, exp, value = parse(entry)
+        row = { v = v, exp = exp, value = value }
+      else
+        row = false
+      end
+      stored[key] = row
+    end
+    return row
+  end
+  local function live(key)
+    local row = physical(key)
+    if row and (not row.exp or row.exp > now) then return row end
+    return nil
+  end
   for _, c in ipairs(checks) do
-    local cur = live(E, c[1])
+    local cur = live(c[1])
     if (cur and cur.v or '-') ~= c[2] then return { 'conflict' } end
   end
-  local staged, order, results, events = {}, {}, {}, {}
+  local staged, order, results, changes = {}, {}, {}, {}
   local fresh = 0
   for _, op in ipairs(ops) do
     local kind, key = op[1], op[2]
     local before
     if staged[key] == nil then
       order[#order + 1] = key
-      before = live(E, key)
+      before = live(key)
     elseif staged[key] then
       before = staged[key]
     end
@@ -75,7 +114,7 @@ local function apply(E, checks, ops, quotas)
       results[#results + 1] = before and 1 or 0
       results[#results + 1] = ''
       results[#results + 1] = ''
-      if before then events[#events + 1] = { 'd', key } end
+      if before then changes[#changes + 1] = { 'd', key } end
     else
       local value, exp, number = op[3], nil, ''
       if op[4] ~= '' then exp = tonumber(op[4]) end
@@ -99,23 +138,41 @@ local function apply(E, checks, ops, quotas)
       results[#results + 1] = before and 1 or 0
       results[#results + 1] = fresh
       results[#results + 1] = number
-      events[#events + 1] = { 's', key, fresh }
+      changes[#changes + 1] = { 's', key, fresh }
     end
   end
-  local dk, db = measure(E, order, staged)
+  local function measure()
+    local dk, db = 0, 0
+    for _, key in ipairs(order) do
+      local old = physical(key)
+      if old then
+        dk = dk - 1
+        db = db - (#key + #old.value)
+      end
+      local row = staged[key]
+      if row then
+        dk = dk + 1
+        db = db + #key + #row.value
+      end
+    end
+    return dk, db
+  end
+  local dk, db = measure()
   if #quotas > 0 then
     local refusal = overQuota(quotas, dk, db)
     -- Expired entries count until reclaimed: reclaim the group's, then decide again.
     if refusal and reclaim(G, now, 1000000) > 0 then
-      dk, db = measure(E, order, staged)
+      stored = {}
+      dk, db = measure()
       refusal = overQuota(quotas, dk, db)
     end
     if refusal then return refusal end
   end
-  local base = 0
-  if fresh > 0 then base = redis.call('INCRBY', G .. 'n', fresh) - fresh end
+  local base = counter
+  counter = counter + fresh
   for _, key in ipairs(order) do
     local row = staged[key]
+    local old = physical(key)
     local m = E .. ':' .. key
     local ek = G .. 'e:' .. m
     if row then
@@ -128,30 +185,42 @@ local function apply(E, checks, ops, quotas)
         redis.call('HSET', G .. 'xs', m, #key + #row.value)
       else
         redis.call('SET', ek, entry)
+        if old and old.exp then
+          redis.call('ZREM', G .. 'x', m)
+          redis.call('HDEL', G .. 'xs', m)
+        end
+      end
+      if not old then redis.call('ZADD', G .. 'i:' .. E, 0, key) end
+    elseif old then
+      redis.call('DEL', ek)
+      redis.call('ZREM', G .. 'i:' .. E, key)
+      if old.exp then
         redis.call('ZREM', G .. 'x', m)
         redis.call('HDEL', G .. 'xs', m)
       end
-      redis.call('ZADD', G .. 'i:' .. E, 0, key)
-    else
-      redis.call('DEL', ek)
-      redis.call('ZREM', G .. 'i:' .. E, key)
-      redis.call('ZREM', G .. 'x', m)
-      redis.call('HDEL', G .. 'xs', m)
     end
   end
-  addUsage(G, E, dk, db)
+  local d = pending(E)
+  d.k = d.k + dk
+  d.b = d.b + db
+  if #changes > 0 then
+    local list = events[E]
+    if not list then
+      list = {}
+      events[E] = list
+      eventOrder[#eventOrder + 1] = E
+    end
+    for _, e in ipairs(changes) do
+      if e[3] then e[3] = string.format('%d', base + e[3]) end
+      list[#list + 1] = e
+    end
+  end
   local out = { 'ok' }
   for i = 1, #results, 3 do
     out[#out + 1] = results[i]
     local slot = results[i + 1]
     if slot == '' then out[#out + 1] = '' else out[#out + 1] = string.format('%d', base + slot) end
     out[#out + 1] = results[i + 2]
-  end
-  if #events > 0 then
-    for _, e in ipairs(events) do
-      if e[3] then e[3] = string.format('%d', base + e[3]) end
-    end
-    redis.call('SPUBLISH', G .. 'w:' .. E, cjson.encode(events))
   end
   return out
 end
@@ -166,5 +235,7 @@ for r = 1, count do
   for q = 1, tonumber(arg()) do quotas[q] = { arg(), arg(), arg() } end
   out[r] = apply(E, checks, ops, quotas)
 end
+for _, E in ipairs(deltaOrder) do addUsage(G, E, deltas[E].k, deltas[E].b) end
+for _, E in ipairs(eventOrder) do redis.call('SPUBLISH', G .. 'w:' .. E, cjson.encode(events[E])) end
 return out
 `}`
