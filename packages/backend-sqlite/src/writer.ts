@@ -28,7 +28,7 @@ export class Writer {
   private readonly runGroup: Database.Transaction<(jobs: Job[], outcomes: Outcome[]) => boolean>
 
   constructor(
-    private readonly db: Database.Database,
+    db: Database.Database,
     private readonly statements: Statements,
     private readonly mapError: (error: unknown) => unknown,
     /** Called after each commit, with whether changes were logged. */

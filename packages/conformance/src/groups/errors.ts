@@ -1,4 +1,4 @@
-import { store as ambientStore, type Backend, CubbyError, openCubby } from '@cubby/core'
+import { store as ambientStore, CubbyError, openCubby } from '@cubby/core'
 import { describe, expect, it } from 'vitest'
 import { sharedBackend as altered, mustReturnPromise, rejection, setup, thrown } from '../harness.js'
 import type { ConformanceTarget } from '../target.js'

@@ -5,6 +5,7 @@
 export { numberCodec } from '../codec/number.js'
 export * from '../errors.js'
 export { compareKeys, MAX_SCOPE_DEPTH, utf8Length } from '../keys.js'
+export { loadFactory, schemeOf } from '../registry.js'
 export { decodeScopePath, encodeScopePath, isWithin } from '../scope-path.js'
 export type {
   Backend,
@@ -26,4 +27,3 @@ export type {
   WriteResult,
 } from './contract.js'
 export { matchesQuery, notANumber, prefixEnd, quotaCheck } from './helpers.js'
-export { loadFactory, schemeOf } from '../registry.js'

@@ -1,0 +1,37 @@
+import { store } from '@cubby/core'
+import { badRequest, type Plugin } from '../plugin.js'
+
+/**
+ * Named counters shared by every user: the ambient `store` and its atomic `incr`, so concurrent requests, even to
+ * several host instances on one Redis, never lose an increment.
+ */
+export const counter: Plugin = {
+  id: 'counter',
+  description: 'shared counters (the ambient `store` + atomic `incr`)',
+  routes: {
+    'GET /:name': async ({ params }) => ({ json: { name: params.name, value: await store.get(params.name!, 0) } }),
+    'POST /:name/incr': async (request) => {
+      const by = await readBy(request.query.get('by'), request.body)
+      return { json: { name: request.params.name, value: await store.incr(request.params.name!, by) } }
+    },
+    'DELETE /:name': async ({ params }) => ({ json: { deleted: await store.delete(params.name!) } }),
+  },
+}
+
+/** `?by=N`, else a JSON body `{"by": N}`, else 1. */
+async function readBy(param: string | null, body: () => Promise<Buffer>): Promise<number> {
+  let by: unknown = 1
+  if (param !== null) by = Number(param)
+  else {
+    const text = (await body()).toString('utf8').trim()
+    if (text !== '') {
+      try {
+        by = (JSON.parse(text) as { by?: unknown } | null)?.by ?? 1
+      } catch {
+        throw badRequest('the body must be JSON like {"by": 5}')
+      }
+    }
+  }
+  if (typeof by !== 'number' || !Number.isSafeInteger(by)) throw badRequest('"by" must be an integer')
+  return by
+}

@@ -1,0 +1,99 @@
+import { type Cubby, DEFAULT_LIMITS, InvalidKeyError, InvalidValueError, ValueTooLargeError } from '@cubby/core'
+import type { Backend, WriteOp } from '@cubby/core/backend'
+import { call } from './raw.js'
+
+/** Options of `BatchWriter`. */
+export interface BatchWriterOptions {
+  /** Entries per write. @default 500 */
+  batchSize?: number
+  /** Value bytes per write, so batches of large values stay small. @default 8 MiB */
+  batchBytes?: number
+  /** Called after each batch with the number of entries it handled (written or skipped as expired). */
+  onProgress?: (entries: number) => void
+}
+
+/** What a `BatchWriter` did. */
+export interface WriteStats {
+  /** Entries written. */
+  written: number
+  /** Entries skipped because their `expiresAt` had passed by the time they would have been written. */
+  expired: number
+}
+
+/**
+ * Writes encoded entries to a backend in all-or-nothing batches, one scope per batch, each entry with its own
+ * expiry. Keys and scopes are validated as core would (the backend contract expects valid input); values are written
+ * byte for byte. Consecutive entries of one scope share a batch, so a scope-ordered stream (an export) makes few
+ * round trips.
+ */
+export class BatchWriter {
+  readonly stats: WriteStats = { written: 0, expired: 0 }
+  private path: readonly string[] | undefined
+  private ops: (WriteOp & { type: 'set' })[] = []
+  private bytes = 0
+  private readonly batchSize: number
+  private readonly batchBytes: number
+
+  constructor(
+    private readonly cubby: Cubby,
+    private readonly backend: Backend,
+    private readonly options: BatchWriterOptions = {},
+  ) {
+    this.batchSize = options.batchSize ?? 500
+    this.batchBytes = options.batchBytes ?? 8 * 1024 * 1024
+  }
+
+  /** Queues one entry, writing the pending batch first when the scope changes or the batch is full. */
+  async add(scope: readonly string[], key: string, value: Uint8Array, expiresAt?: number): Promise<void> {
+    if (this.path === undefined || !samePath(this.path, scope)) {
+      await this.flush()
+      // cubby.scope validates the segments and depth, and returns a frozen path the backend may cache by identity.
+      this.path = this.cubby.scope(...scope).path
+    }
+    checkKey(key)
+    if (value.byteLength === 0) throw new InvalidValueError(`value of key ${JSON.stringify(key)} is empty`)
+    if (value.byteLength > DEFAULT_LIMITS.maxValueBytes) {
+      throw new ValueTooLargeError(key, value.byteLength, DEFAULT_LIMITS.maxValueBytes)
+    }
+    this.ops.push(expiresAt === undefined ? { type: 'set', key, value } : { type: 'set', key, value, expiresAt })
+    this.bytes += value.byteLength
+    if (this.ops.length >= this.batchSize || this.bytes >= this.batchBytes) await this.flush()
+  }
+
+  /** Writes whatever is pending. */
+  async flush(): Promise<void> {
+    if (this.ops.length === 0) return
+    const path = this.path!
+    const now = Date.now()
+    const live = this.ops.filter((op) => op.expiresAt === undefined || op.expiresAt > now)
+    const handled = this.ops.length
+    this.stats.expired += handled - live.length
+    this.ops = []
+    this.bytes = 0
+    if (live.length > 0) {
+      const result = await call(this.backend, () =>
+        this.backend.write({ scope: path, checks: [], ops: live, quotas: [], now }),
+      )
+      if (!result.ok) throw new Error(`the ${this.backend.name} backend refused an unconditional batch`)
+      this.stats.written += live.length
+    }
+    this.options.onProgress?.(handled)
+  }
+}
+
+function samePath(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((segment, i) => segment === b[i])
+}
+
+/** The key rules of core (non-empty, well-formed, at most `maxKeyBytes` UTF-8 bytes). */
+function checkKey(key: string): void {
+  const problem =
+    key.length === 0
+      ? 'must not be empty'
+      : !key.isWellFormed()
+        ? 'is not well-formed Unicode'
+        : Buffer.byteLength(key, 'utf8') > DEFAULT_LIMITS.maxKeyBytes
+          ? `is over ${DEFAULT_LIMITS.maxKeyBytes} UTF-8 bytes`
+          : undefined
+  if (problem) throw new InvalidKeyError(`key ${JSON.stringify(key.slice(0, 40))} ${problem}`)
+}

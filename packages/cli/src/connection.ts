@@ -1,0 +1,55 @@
+import { type Cubby, DEFAULT_URL, openCubby } from '@cubby/core'
+import { type Backend, type BackendFactory, loadFactory, schemeOf } from '@cubby/core/backend'
+
+/** An open store: the `Cubby` for ordinary commands and its raw backend for byte-exact export, import and migrate. */
+export interface Connection {
+  /** The URL it was opened with. */
+  readonly url: string
+  readonly cubby: Cubby
+  /**
+   * The backend under `cubby`. Export, import and migrate read and write encoded value bytes through it, so values
+   * round-trip byte for byte, even those of custom types this CLI cannot decode.
+   */
+  readonly backend: Backend
+  /** Closes the cubby (and with it the backend). */
+  close(): Promise<void>
+}
+
+/** Options of `connect`. */
+export interface ConnectOptions {
+  /** A backend call slower than this fails with `BACKEND`. @default 10000 */
+  timeoutMs?: number
+  /** Backend options passed to `openCubby` (e.g. `{ prefix: 'myapp' }` for Redis). @default {} */
+  backendOptions?: Readonly<Record<string, unknown>>
+}
+
+/**
+ * Opens `url` with `openCubby`, keeping a handle on the backend it creates. The backend package is found the way
+ * `openCubby` finds it (`schemeOf` / `loadFactory`), so a bad URL or a missing package is the same
+ * `INVALID_CONFIG` error, saying what to install.
+ */
+export async function connect(url: string, options: ConnectOptions = {}): Promise<Connection> {
+  const factory = await loadFactory(schemeOf(url))
+  let backend: Backend | undefined
+  const capture: BackendFactory = async (init) => {
+    backend = await factory(init)
+    return backend
+  }
+  const cubby = await openCubby({
+    ...options.backendOptions,
+    url,
+    backend: capture,
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+  })
+  return { url, cubby, backend: backend!, close: () => cubby.close() }
+}
+
+/** The URL to open: `--url`, else `CUBBY_URL`, else the default SQLite file. */
+export function resolveUrl(flag: string | undefined, env: Readonly<Record<string, string | undefined>>): string {
+  return flag ?? (env.CUBBY_URL || DEFAULT_URL)
+}
+
+/** A URL fit for printing: any password is replaced by `***`. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^@/]*?):([^@/]*)@/i, '$1$2:***@')
+}

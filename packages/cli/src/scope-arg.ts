@@ -1,0 +1,59 @@
+import { DEFAULT_WORKSPACE } from '@cubby/core'
+import { usageError } from './exit-codes.js'
+
+/**
+ * Scope paths on the command line.
+ *
+ * `--scope PATH` takes segments joined by `/`. Inside a segment, `%2F` stands for `/` and `%25` for `%` (any other
+ * `%XX` UTF-8 percent-escape is decoded too, so a segment can hold any character, e.g. `%0A` for a newline). The root
+ * scope is the empty string or `/`. `formatScope` produces the canonical form, which `parseScope` reads back to the
+ * same path: distinct paths always print differently.
+ *
+ * `--workspace`, `--plugin` and `--user` name the plugin-host scopes instead (`[workspace, plugin, user?]`, the
+ * workspace defaulting to `default`), the same paths as `cubby.stores()`.
+ */
+
+/** Parses a `--scope` argument into segments, or throws a usage error. */
+export function parseScope(text: string): string[] {
+  if (text === '' || text === '/') return []
+  return text.split('/').map((segment, index) => {
+    if (segment === '') {
+      throw usageError(`--scope ${JSON.stringify(text)}: segment ${index + 1} is empty (use %2F for a "/" in a name)`)
+    }
+    if (!segment.includes('%')) return segment
+    try {
+      return decodeURIComponent(segment)
+    } catch {
+      throw usageError(
+        `--scope ${JSON.stringify(text)}: segment ${JSON.stringify(segment)} has a bad %-escape (write "%" as %25)`,
+      )
+    }
+  })
+}
+
+/** The canonical `--scope` text of a path: `%` and `/` escaped in each segment, joined by `/`. */
+export function formatScope(path: readonly string[]): string {
+  if (path.length === 0) return '/'
+  return path.map((segment) => segment.replace(/%/g, '%25').replace(/\//g, '%2F')).join('/')
+}
+
+/** The scope options a command accepts. */
+export interface ScopeFlags {
+  scope?: string
+  workspace?: string
+  plugin?: string
+  user?: string
+}
+
+/** The scope path named by a command's flags; the root when none is given. */
+export function scopeFromFlags(flags: ScopeFlags): string[] {
+  const hostStyle = flags.workspace !== undefined || flags.plugin !== undefined || flags.user !== undefined
+  if (flags.scope !== undefined && hostStyle) {
+    throw usageError('give either --scope or --workspace/--plugin/--user, not both')
+  }
+  if (!hostStyle) return flags.scope === undefined ? [] : parseScope(flags.scope)
+  if (flags.plugin === undefined) throw usageError('--workspace and --user need --plugin')
+  const path = [flags.workspace ?? DEFAULT_WORKSPACE, flags.plugin]
+  if (flags.user !== undefined) path.push(flags.user)
+  return path
+}

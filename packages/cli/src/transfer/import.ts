@@ -1,0 +1,120 @@
+import type { Readable } from 'node:stream'
+import { Codec, type Cubby, CubbyError } from '@cubby/core'
+import type { Backend } from '@cubby/core/backend'
+import { BatchWriter } from '../batch-writer.js'
+import { CliError, EXIT } from '../exit-codes.js'
+import { type ExportHeader, parseLine } from '../export-format.js'
+import { readLines } from './lines.js'
+
+/** Options of `importStore`. */
+export interface ImportOptions {
+  /** Where to put the data: entry scopes are appended to it. @default the header's `root` */
+  root?: readonly string[]
+  /** Decode every value before writing it, to catch corrupt or edited lines. @default true */
+  checkValues?: boolean
+  /** Entries per write batch. @default 500 */
+  batchSize?: number
+  /** Name of the input in messages. @default 'input' */
+  name?: string
+  /** Called with raw input bytes consumed. */
+  onBytes?: (bytes: number) => void
+  /** Aborting stops the import between lines; what was written stays. */
+  signal?: AbortSignal
+}
+
+/** What an import did. */
+export interface ImportStats {
+  /** Entries written. */
+  imported: number
+  /** Entries skipped because their TTL had passed. */
+  expired: number
+  /** The header of the input. */
+  header: ExportHeader
+  /** The scope the data went to. */
+  root: string[]
+}
+
+/** Cubby codes that mean a line holds bad data (rather than the backend failing). */
+const DATA_CODES = new Set(['INVALID_KEY', 'INVALID_SCOPE', 'INVALID_VALUE', 'VALUE_TOO_LARGE'])
+
+/**
+ * Reads an export line by line and writes its entries, byte for byte with their expiry, in batches. Entries whose
+ * `expiresAt` has passed are skipped and counted. A missing trailer or a count that disagrees with it fails with
+ * exit code 4 after the entries read have been written; a malformed line fails with exit code 1 and its line number.
+ */
+export async function importStore(
+  cubby: Cubby,
+  backend: Backend,
+  input: Readable,
+  options: ImportOptions = {},
+): Promise<ImportStats> {
+  const name = options.name ?? 'input'
+  const codec = options.checkValues === false ? undefined : new Codec()
+  const writer = new BatchWriter(cubby, backend, { batchSize: options.batchSize })
+  let header: ExportHeader | undefined
+  let root: string[] = []
+  let entries = 0
+  let trailer: number | undefined
+  let lineNo = 0
+  const bad = (message: string, code = 'BAD_LINE') =>
+    new CliError(EXIT.ERROR, code, `${name} line ${lineNo}: ${message}`)
+
+  for await (const text of readLines(input, options.onBytes)) {
+    lineNo++
+    options.signal?.throwIfAborted()
+    if (text.trim() === '') continue
+    if (trailer !== undefined) throw bad('data after the end line')
+    let line: ReturnType<typeof parseLine> | undefined
+    let problem: string | undefined
+    try {
+      line = parseLine(text)
+    } catch (error) {
+      problem = (error as Error).message
+    }
+    if (header === undefined) {
+      if (line?.kind !== 'header') {
+        // A version mismatch is worth reporting as such; anything else simply is not an export.
+        const detail = problem?.includes('format version') ? problem : 'is not a cubby export header'
+        throw bad(`${detail}; was this written by \`cubby export\`?`)
+      }
+      header = line.header
+      root = [...(options.root ?? header.root)]
+      continue
+    }
+    if (line === undefined) throw bad(problem!)
+    if (line.kind === 'header') throw bad('a second header')
+    if (line.kind === 'trailer') {
+      trailer = line.trailer.entries
+      continue
+    }
+    const { entry } = line
+    entries++
+    try {
+      codec?.decode(entry.value)
+      await writer.add([...root, ...entry.scope], entry.key, entry.value, entry.expiresAt)
+    } catch (error) {
+      if (!(error instanceof CubbyError) || !DATA_CODES.has(error.code)) throw error
+      const hint =
+        codec && error.code === 'INVALID_VALUE' ? ' (if the data uses custom types, import with --no-check-values)' : ''
+      throw bad(`${error.message}${hint}`, error.code)
+    }
+  }
+  await writer.flush()
+  if (header === undefined) throw new CliError(EXIT.ERROR, 'BAD_INPUT', `${name} is empty; expected a cubby export`)
+  const stats: ImportStats = { imported: writer.stats.written, expired: writer.stats.expired, header, root }
+  if (trailer === undefined) {
+    throw new CliError(
+      EXIT.MISMATCH,
+      'TRUNCATED',
+      `${name} has no end line, so it is incomplete; the ${entries} entries it holds were imported`,
+    )
+  }
+  if (trailer !== entries) {
+    throw new CliError(
+      EXIT.MISMATCH,
+      'COUNT_MISMATCH',
+      `${name} says it holds ${trailer} entries but ${entries} were read; they were imported`,
+    )
+  }
+  return stats
+}

@@ -1,0 +1,93 @@
+import { compareKeys } from '@cubby/core'
+import type { Backend, StoredEntry } from '@cubby/core/backend'
+import { entryPages, walkScopes } from '../raw.js'
+
+/** A difference found by `verifyCopy`. */
+export interface Difference {
+  scope: string[]
+  key: string
+  /** `missing`: in the source, not the target; `extra`: only in the target; `different`: bytes or expiry differ. */
+  kind: 'missing' | 'extra' | 'different'
+}
+
+/** What `verifyCopy` found. */
+export interface VerifyReport {
+  /** Source entries found identical (bytes and expiry) in the target. */
+  matched: number
+  /** Scopes compared (every source scope at or below the root). */
+  scopes: number
+  missing: number
+  different: number
+  /** Target keys the source lacks, in the scopes compared. */
+  extra: number
+  /** Entries that expired while being compared (on either side): neither a match nor a mismatch. */
+  expired: number
+  /** The first few differences, for the report. */
+  examples: Difference[]
+}
+
+/** Options of `verifyCopy`. */
+export interface VerifyOptions {
+  root?: readonly string[]
+  /** Called with the number of source entries compared after each step. */
+  onProgress?: (entries: number) => void
+  signal?: AbortSignal
+  /** How many differences to keep as examples. @default 10 */
+  maxExamples?: number
+}
+
+/**
+ * Compares every scope at or below `root` in `source` with the same scope in `target`, key by key: both sides are
+ * read in key order a page at a time and merged, so memory stays constant. An entry counts as matching when its
+ * encoded bytes and `expiresAt` are equal; one whose TTL passes during the comparison is counted as expired.
+ */
+export async function verifyCopy(source: Backend, target: Backend, options: VerifyOptions = {}): Promise<VerifyReport> {
+  const report: VerifyReport = { matched: 0, scopes: 0, missing: 0, different: 0, extra: 0, expired: 0, examples: [] }
+  const maxExamples = options.maxExamples ?? 10
+  const note = (scope: string[], key: string, kind: Difference['kind']) => {
+    report[kind]++
+    if (report.examples.length < maxExamples) report.examples.push({ scope, key, kind })
+  }
+  const gone = (entry: StoredEntry) => entry.expiresAt !== undefined && entry.expiresAt <= Date.now()
+  for await (const scope of walkScopes(source, options.root ?? [], options.signal)) {
+    report.scopes++
+    const left = flatten(entryPages(source, scope, { values: true, signal: options.signal }))
+    const right = flatten(entryPages(target, scope, { values: true, signal: options.signal }))
+    let a = await left.next()
+    let b = await right.next()
+    while (!a.done || !b.done) {
+      const order = a.done ? 1 : b.done ? -1 : compareKeys(a.value.key, b.value.key)
+      if (order < 0 && !a.done) {
+        if (gone(a.value)) report.expired++
+        else note(scope, a.value.key, 'missing')
+        options.onProgress?.(1)
+        a = await left.next()
+      } else if (order > 0 && !b.done) {
+        if (gone(b.value)) report.expired++
+        else note(scope, b.value.key, 'extra')
+        b = await right.next()
+      } else if (!a.done && !b.done) {
+        if (same(a.value, b.value)) report.matched++
+        else if (gone(a.value) || gone(b.value)) report.expired++
+        else note(scope, a.value.key, 'different')
+        options.onProgress?.(1)
+        a = await left.next()
+        b = await right.next()
+      }
+    }
+  }
+  return report
+}
+
+function same(a: StoredEntry, b: StoredEntry): boolean {
+  return a.expiresAt === b.expiresAt && view(a.value!).equals(view(b.value!))
+}
+
+/** A Buffer over the same memory (no copy). */
+function view(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}
+
+async function* flatten(pages: AsyncIterable<StoredEntry[]>): AsyncGenerator<StoredEntry> {
+  for await (const page of pages) yield* page
+}

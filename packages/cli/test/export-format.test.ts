@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest'
+import { entryLine, headerLine, parseLine, trailerLine } from '../src/export-format.js'
+
+describe('export format', () => {
+  it('round-trips header, entries and trailer', () => {
+    const header = parseLine(headerLine(['a', 'b'], 'memory:').trimEnd())
+    expect(header).toMatchObject({ kind: 'header', header: { cubby: 'export', version: 1, root: ['a', 'b'] } })
+    const bytes = new Uint8Array([1, 0x6a, 0x34, 0x32])
+    const entry = parseLine(entryLine(['x/y', '🐈'], 'k\n"', bytes, 1234).trimEnd())
+    expect(entry).toEqual({
+      kind: 'entry',
+      entry: { scope: ['x/y', '🐈'], key: 'k\n"', value: Buffer.from(bytes), expiresAt: 1234 },
+    })
+    expect(parseLine(entryLine([], 'k', bytes).trimEnd())).toEqual({
+      kind: 'entry',
+      entry: { scope: [], key: 'k', value: Buffer.from(bytes) },
+    })
+    expect(parseLine(trailerLine(7).trimEnd())).toEqual({ kind: 'trailer', trailer: { cubby: 'end', entries: 7 } })
+  })
+
+  it('says what is wrong with a bad line', () => {
+    expect(() => parseLine('{')).toThrow('is not JSON')
+    expect(() => parseLine('[1]')).toThrow('is not a JSON object')
+    expect(() => parseLine('{"scope":"a","key":"k","value":""}')).toThrow('"scope"')
+    expect(() => parseLine('{"scope":[],"key":1,"value":""}')).toThrow('"key"')
+    expect(() => parseLine('{"scope":[],"key":"k","value":"not base64!"}')).toThrow('base64')
+    expect(() => parseLine('{"scope":[],"key":"k","value":"AA==","expiresAt":-1}')).toThrow('expiresAt')
+    expect(() => parseLine('{"cubby":"export","version":2,"root":[],"value":"base64"}')).toThrow('version 2')
+    expect(() => parseLine('{"cubby":"end"}')).toThrow('entries')
+  })
+})

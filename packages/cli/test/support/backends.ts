@@ -1,0 +1,61 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { CliIO, Connection } from '../../src/index.js'
+import { connect } from '../../src/index.js'
+import { sharedMemory } from './cli.js'
+
+/** A backend the CLI tests run against: fresh, empty stores by URL, and the `connect` to give the CLI. */
+export interface TestBackend {
+  name: string
+  /** A URL of a new, empty store. */
+  fresh(): Promise<string>
+  /** The `connect` to pass in `CliIO` (memory needs a shared in-process store). */
+  connect: NonNullable<CliIO['connect']>
+  /** Opens a store by URL for setting up and checking data. */
+  open(url: string): Promise<Connection>
+  close(): Promise<void>
+}
+
+/** In-process memory stores named `memory:mN`. */
+export function memoryBackend(): TestBackend {
+  const memory = sharedMemory()
+  let n = 0
+  return {
+    name: 'memory',
+    fresh: async () => `memory:m${++n}`,
+    connect: memory.connect!,
+    open: (url) => memory.connect!(url, {}),
+    close: () => memory.close(),
+  }
+}
+
+/** SQLite files in a temporary folder. */
+export async function sqliteBackend(): Promise<TestBackend> {
+  const dir = await mkdtemp(join(tmpdir(), 'cubby-cli-sqlite-'))
+  let n = 0
+  return {
+    name: 'sqlite',
+    fresh: async () => `sqlite:${join(dir, `s${++n}.db`)}`,
+    connect,
+    open: (url) => connect(url),
+    close: () => rm(dir, { recursive: true, force: true }),
+  }
+}
+
+/** Databases 1..15 of one test redis-server (started by the Redis package's test helper), one per `fresh()`. */
+export async function redisBackend(): Promise<TestBackend> {
+  const { startRedis } = await import('../../../backend-redis/test/support/redis-server.js')
+  const server = await startRedis()
+  let n = 0
+  return {
+    name: 'redis',
+    fresh: async () => {
+      if (++n > 15) throw new Error('out of redis databases for this test file')
+      return `${server.url}/${n}`
+    },
+    connect,
+    open: (url) => connect(url),
+    close: () => server.stop(),
+  }
+}
