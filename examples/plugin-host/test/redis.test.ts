@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
+import { startRedis, type TestRedis } from '@cubby/backend-redis/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startRedis, type TestRedis } from '../../../packages/backend-redis/test/support/redis-server.js'
 import { call, type HostProcess, MAIN, spawnHost } from './support/host.js'
 import { openSse } from './support/sse.js'
 

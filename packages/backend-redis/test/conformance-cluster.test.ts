@@ -1,6 +1,6 @@
 import { runConformance } from '@cubby/conformance'
 import { afterAll } from 'vitest'
-import { startCluster } from './support/cluster.js'
+import { startCluster } from '../src/testing/index.js'
 import { conformanceTarget } from './support/target.js'
 
 const cluster = await startCluster()

@@ -1,6 +1,6 @@
 import { runConformance } from '@cubby/conformance'
 import { afterAll } from 'vitest'
-import { startRedis } from './support/redis-server.js'
+import { startRedis } from '../src/testing/index.js'
 import { conformanceTarget } from './support/target.js'
 
 const server = await startRedis()

@@ -4,7 +4,7 @@ import { createClient } from 'redis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { NUMBERS } from '../src/lua/numbers.js'
 import { parseUrl, resolveOptions } from '../src/options.js'
-import { startRedis } from './support/redis-server.js'
+import { startRedis } from '../src/testing/index.js'
 
 const server = await startRedis()
 const raw = createClient({ url: server.url })

@@ -1,7 +1,7 @@
 import { type ChangeEvent, openCubby } from '@cubby/core'
 import { afterAll, expect, it } from 'vitest'
+import { startRedis } from '../src/testing/index.js'
 import { runFixture } from './support/fixture.js'
-import { startRedis } from './support/redis-server.js'
 
 const server = await startRedis()
 afterAll(() => server.stop())

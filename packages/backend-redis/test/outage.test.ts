@@ -1,6 +1,6 @@
 import { openCubby } from '@cubby/core'
 import { afterAll, expect, it } from 'vitest'
-import { startRedis } from './support/redis-server.js'
+import { startRedis } from '../src/testing/index.js'
 
 const server = await startRedis()
 afterAll(() => server.stop())

@@ -45,7 +45,7 @@ export async function sqliteBackend(): Promise<TestBackend> {
 
 /** Databases 1..15 of one test redis-server (started by the Redis package's test helper), one per `fresh()`. */
 export async function redisBackend(): Promise<TestBackend> {
-  const { startRedis } = await import('../../../backend-redis/test/support/redis-server.js')
+  const { startRedis } = await import('@cubby/backend-redis/testing')
   const server = await startRedis()
   let n = 0
   return {

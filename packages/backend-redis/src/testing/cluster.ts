@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { createClient } from 'redis'
-import { freePort, killProcess, requireRedis, spawnRedis, waitForPing } from './redis-server.js'
+import { freePort, killProcess, requireRedis, spawnRedis, waitForPing } from './server.js'
 
 const run = promisify(execFile)
 
