@@ -15,6 +15,14 @@ local function parse(entry)
   return string.sub(entry, 1, a - 1), (exp ~= '' and tonumber(exp) or nil), string.sub(entry, b + 1)
 end
 
+-- The header of an entry without copying its value: version, expiresAt, the value's size, and where it starts.
+local function header(entry)
+  local a = string.find(entry, '|', 1, true)
+  local b = string.find(entry, '|', a + 1, true)
+  local exp = string.sub(entry, a + 1, b - 1)
+  return { v = string.sub(entry, 1, a - 1), exp = (exp ~= '' and tonumber(exp) or nil), size = #entry - b, entry = entry, start = b + 1 }
+end
+
 -- The scopes whose subtree counters a change in E touches within its group, from the group's top down to E.
 -- Each level names its in-group parent and its own (unescaped) name, for the parent's child index.
 local function levels(E)

@@ -39,6 +39,18 @@ local counter = 0
 if reserve > 0 then counter = redis.call('INCRBY', G .. 'n', reserve) - reserve end
 local deltas, deltaOrder = {}, {}
 local events, eventOrder = {}, {}
+-- Keys new to a scope's index, added with one variadic ZADD per scope at the end.
+local additions, additionOrder = {}, {}
+local function addToIndex(E, key)
+  local list = additions[E]
+  if not list then
+    list = {}
+    additions[E] = list
+    additionOrder[#additionOrder + 1] = E
+  end
+  list[#list + 1] = 0
+  list[#list + 1] = key
+end
 
 local function pending(E)
   local d = deltas[E]
@@ -72,19 +84,76 @@ local function overQuota(quotas, dk, db)
   return nil
 end
 
+-- The common case — plain sets of distinct keys, no checks, no quotas: SET … GET writes each entry and returns
+-- the one it replaced in a single command, which is all the accounting needs.
+local function plainSets(E, ops)
+  if #ops == 0 then return nil end
+  local seen = {}
+  for _, op in ipairs(ops) do
+    if op[1] ~= 's' or seen[op[2]] then return nil end
+    seen[op[2]] = true
+  end
+  local dk, db = 0, 0
+  local out, changes = { 'ok' }, {}
+  for _, op in ipairs(ops) do
+    local key, value = op[2], op[3]
+    local exp = op[4] ~= '' and tonumber(op[4]) or nil
+    counter = counter + 1
+    local version = string.format('%d', counter)
+    local m = E .. ':' .. key
+    local ek = G .. 'e:' .. m
+    local entry = version .. '|' .. (op[4] ~= '' and string.format('%d', exp) or '') .. '|' .. value
+    local previous
+    if exp then
+      previous = redis.call('SET', ek, entry, 'PXAT', string.format('%d', exp + grace), 'GET')
+      redis.call('ZADD', G .. 'x', string.format('%d', exp), m)
+      redis.call('HSET', G .. 'xs', m, #key + #value)
+    else
+      previous = redis.call('SET', ek, entry, 'GET')
+    end
+    local old = previous and header(previous) or nil
+    if old then
+      dk = dk - 1
+      db = db - (#key + old.size)
+      if old.exp and not exp then
+        redis.call('ZREM', G .. 'x', m)
+        redis.call('HDEL', G .. 'xs', m)
+      end
+    else
+      addToIndex(E, key)
+    end
+    dk = dk + 1
+    db = db + #key + #value
+    out[#out + 1] = (old and (not old.exp or old.exp > now)) and 1 or 0
+    out[#out + 1] = version
+    out[#out + 1] = ''
+    changes[#changes + 1] = { 's', key, version }
+  end
+  local d = pending(E)
+  d.k = d.k + dk
+  d.b = d.b + db
+  local list = events[E]
+  if not list then
+    list = {}
+    events[E] = list
+    eventOrder[#eventOrder + 1] = E
+  end
+  for _, e in ipairs(changes) do list[#list + 1] = e end
+  return out
+end
+
 local function apply(E, checks, ops, quotas)
+  if #checks == 0 and #quotas == 0 then
+    local done = plainSets(E, ops)
+    if done then return done end
+  end
   -- Physical rows this request touches, each read once: { exp, value } or false when absent.
   local stored = {}
   local function physical(key)
     local row = stored[key]
     if row == nil then
       local entry = redis.call('GET', G .. 'e:' .. E .. ':' .. key)
-      if entry then
-        local v, exp, value = parse(entry)
-        row = { v = v, exp = exp, value = value }
-      else
-        row = false
-      end
+      row = entry and header(entry) or false
       stored[key] = row
     end
     return row
@@ -121,7 +190,7 @@ local function apply(E, checks, ops, quotas)
       if kind == 'i' then
         local base = 0
         if before then
-          local n, why = jsnumber(before.value)
+          local n, why = jsnumber(before.value or string.sub(before.entry, before.start))
           if n == nil then
             if why == 'js' then return { 'js' } end
             return { 'nan', key }
@@ -147,7 +216,7 @@ local function apply(E, checks, ops, quotas)
       local old = physical(key)
       if old then
         dk = dk - 1
-        db = db - (#key + #old.value)
+        db = db - (#key + old.size)
       end
       local row = staged[key]
       if row then
@@ -190,7 +259,7 @@ local function apply(E, checks, ops, quotas)
           redis.call('HDEL', G .. 'xs', m)
         end
       end
-      if not old then redis.call('ZADD', G .. 'i:' .. E, 0, key) end
+      if not old then addToIndex(E, key) end
     elseif old then
       redis.call('DEL', ek)
       redis.call('ZREM', G .. 'i:' .. E, key)
@@ -234,6 +303,12 @@ for r = 1, count do
   for o = 1, tonumber(arg()) do ops[o] = { arg(), arg(), arg(), arg() } end
   for q = 1, tonumber(arg()) do quotas[q] = { arg(), arg(), arg() } end
   out[r] = apply(E, checks, ops, quotas)
+end
+for _, E in ipairs(additionOrder) do
+  local list = additions[E]
+  for i = 1, #list, 2000 do
+    redis.call('ZADD', G .. 'i:' .. E, unpack(list, i, math.min(i + 1999, #list)))
+  end
 end
 for _, E in ipairs(deltaOrder) do addUsage(G, E, deltas[E].k, deltas[E].b) end
 for _, E in ipairs(eventOrder) do redis.call('SPUBLISH', G .. 'w:' .. E, cjson.encode(events[E])) end
