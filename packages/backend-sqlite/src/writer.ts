@@ -15,7 +15,7 @@ interface Job {
 }
 
 /**
- * Group commit: every write issued before the event loop turns joins one BEGIN IMMEDIATE transaction, and each
+ * Group commit: every write issued in the same tick joins one BEGIN IMMEDIATE transaction, and each
  * caller's promise settles once that transaction has committed. A job that fails validation (a `CubbyError`,
  * thrown before it writes anything) fails alone; a database error fails the whole transaction and every job in it.
  */
@@ -59,7 +59,9 @@ export class Writer {
       this.queue.push({ run, resolve: resolve as (value: unknown) => void, reject })
       if (!this.scheduled) {
         this.scheduled = true
-        setImmediate(() => this.flush())
+        // Same tick: everything issued before the current task yields (a Promise.all of writes) shares the batch,
+        // and a lone awaited write commits without waiting for the event loop to turn.
+        queueMicrotask(() => this.flush())
       }
     })
   }
