@@ -47,7 +47,12 @@ export class Feed {
         }
       }
       const ready = withTimeout(this.connection.subscribe(channel, listener), this.subscribeTimeoutMs)
-      entry = { sinks, listener, ready }
+      const created = { sinks, listener, ready }
+      // A failed subscription must not be reused by the next watcher of this scope.
+      ready.catch(() => {
+        if (this.channels.get(channel) === created) this.channels.delete(channel)
+      })
+      entry = created
       this.channels.set(channel, entry)
     }
     entry.sinks.add(sink)
