@@ -9,7 +9,8 @@ export { MemoryBackend, type MemoryBackendOptions } from './memory-backend.js'
 
 /** Creates a memory backend from `openCubby` input. The only option is `sweepIntervalMs`. */
 export const createBackend: BackendFactory = async ({ url, options, clock }) => {
-  if (url !== undefined && url !== 'memory:' && url !== 'memory://') {
+  // The scheme is case-insensitive (as the registry that chose this package treats it); nothing may follow it.
+  if (url !== undefined && !/^memory:(\/\/)?$/i.test(url)) {
     throw new InvalidConfigError('url', `memory URLs take no path or host; use "memory:" (got ${JSON.stringify(url)})`)
   }
   const config: MemoryBackendOptions = { clock }

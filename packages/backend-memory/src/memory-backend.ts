@@ -4,6 +4,7 @@ import {
   type ChangeEvent,
   compareKeys,
   encodeScopePath,
+  incrSum,
   type ListQuery,
   matchesQuery,
   notANumber,
@@ -52,6 +53,8 @@ export class MemoryBackend implements Backend {
   private readonly expiries = new ExpiryHeap()
   private readonly watchers = new Map<string, Set<WatchSink>>()
   private lastVersion = 0
+  /** Live records that carry an expiry; the heap is compacted when its stale items outnumber them. */
+  private ttlRecords = 0
   private readonly sweeper: NodeJS.Timeout
 
   constructor(options: MemoryBackendOptions = {}) {
@@ -121,7 +124,7 @@ export class MemoryBackend implements Backend {
     }
     const base = before ? numberCodec.read(before.value) : 0
     if (base === undefined) throw notANumber(op.key)
-    const sum = base + op.by
+    const sum = incrSum(op.key, base, op.by)
     results.push({ existed: before !== undefined, version, number: sum })
     return makeRec(op.key, numberCodec.write(sum), version, op.expiresAt ?? before?.expiresAt)
   }
@@ -225,7 +228,7 @@ export class MemoryBackend implements Backend {
   }
 
   private scopeData(path: ScopePath, id: string): ScopeData {
-    const data = this.byId.get(id) ?? new ScopeData(path, this.usageTree)
+    const data = this.byId.get(id) ?? new ScopeData(path)
     this.byId.set(id, data)
     return data
   }
@@ -233,17 +236,38 @@ export class MemoryBackend implements Backend {
   /** Stores (or, for undefined, removes) one record, keeping index, usage and expiry schedule in step. */
   private place(data: ScopeData, key: string, rec: Rec | undefined): void {
     const old = data.entries.get(key)
+    if (old?.expiresAt !== undefined) this.ttlRecords--
     if (rec) {
       data.entries.set(key, rec)
       if (!old) data.index.add(key)
       if (rec.expiresAt !== undefined) {
+        this.ttlRecords++
         this.expiries.push({ at: rec.expiresAt, scopeId: data.id, key, version: rec.version })
+        if (this.expiries.size > 2 * this.ttlRecords + 64) this.compactExpiries()
       }
     } else if (old) {
       data.entries.delete(key)
       data.index.remove(key)
     }
-    UsageTree.apply(data.path, data.usage, (rec ? 1 : 0) - (old ? 1 : 0), (rec?.size ?? 0) - (old?.size ?? 0))
+    this.usageTree.apply(data.path, data.ancestors, (rec ? 1 : 0) - (old ? 1 : 0), (rec?.size ?? 0) - (old?.size ?? 0))
+  }
+
+  /** Drops heap items of records that were rewritten or removed since (amortised O(1) per TTL write). */
+  private compactExpiries(): void {
+    this.expiries.retain((item) => {
+      const rec = this.byId.get(item.scopeId)?.entries.get(item.key)
+      return rec !== undefined && rec.version === item.version && rec.expiresAt === item.at
+    })
+  }
+
+  /** For tests: how many expiry items and index nodes the backend holds (both must stay proportional to live data). */
+  internalSizes(): { expiryItems: number; ttlRecords: number; usageNodes: number; scopes: number } {
+    return {
+      expiryItems: this.expiries.size,
+      ttlRecords: this.ttlRecords,
+      usageNodes: this.usageTree.size,
+      scopes: this.byId.size,
+    }
   }
 
   /** Forgets a scope that no longer holds entries. */

@@ -1,6 +1,5 @@
 import { encodeScopePath, type ScopePath, utf8Length } from '@cubby/core/backend'
 import { SortedKeys } from './sorted-keys.js'
-import type { UsageNode, UsageTree } from './usage-tree.js'
 
 /** One stored entry. Records are replaced, never mutated, so a record handed out stays as it was. */
 export interface Rec {
@@ -18,15 +17,8 @@ export class ScopeData {
   /** Ids of `path.slice(0, i)` for i = 0..path.length (the root first, this scope last). */
   readonly ancestors: readonly string[]
 
-  /** Usage nodes of the same ancestors, so a change updates them without lookups. */
-  readonly usage: readonly UsageNode[]
-
-  constructor(
-    readonly path: ScopePath,
-    tree: UsageTree,
-  ) {
+  constructor(readonly path: ScopePath) {
     this.ancestors = Array.from({ length: path.length + 1 }, (_, i) => encodeScopePath(path.slice(0, i)))
-    this.usage = this.ancestors.map((id) => tree.node(id))
   }
 
   get id(): string {

@@ -9,20 +9,16 @@ export interface UsageNode {
 
 /**
  * Subtree usage per scope (keys and bytes of the scope and all descendants), kept up to date on every change so
- * `usage()` and quota checks cost O(depth). Nodes are never removed, so a scope can hold on to its ancestors' nodes
- * and update them without lookups.
+ * `usage()` and quota checks cost O(depth). Only scopes whose subtree holds data have a node: a node is removed as
+ * soon as its subtree empties, so scopes that were written and then dropped (per-user scopes on a long-running host)
+ * leave nothing behind.
  */
 export class UsageTree {
   private readonly nodes = new Map<string, UsageNode>()
 
-  /** The node of a scope id, created empty on first use. */
-  node(id: string): UsageNode {
-    let node = this.nodes.get(id)
-    if (!node) {
-      node = { keys: 0, bytes: 0, children: new Set() }
-      this.nodes.set(id, node)
-    }
-    return node
+  /** How many nodes exist (for tests: scopes whose subtree holds data). */
+  get size(): number {
+    return this.nodes.size
   }
 
   /** Subtree usage of a scope. */
@@ -33,14 +29,16 @@ export class UsageTree {
 
   /** Names of direct children holding data. */
   childNames(id: string): ReadonlySet<string> {
-    return this.nodes.get(id)?.children ?? new Set()
+    return this.nodes.get(id)?.children ?? EMPTY
   }
 
   /**
-   * Adds a change to every ancestor of a scope. `nodes[i]` is the node of `path.slice(0, i)`, so
-   * `nodes[path.length]` is the scope itself.
+   * Adds a change to a scope and every ancestor. `ancestors[i]` is the id of `path.slice(0, i)`, so
+   * `ancestors[path.length]` is the scope itself.
    */
-  static apply(path: readonly string[], nodes: readonly UsageNode[], keys: number, bytes: number): void {
+  apply(path: readonly string[], ancestors: readonly string[], keys: number, bytes: number): void {
+    if (keys === 0 && bytes === 0) return
+    const nodes = ancestors.map((id) => this.node(id))
     for (let depth = 0; depth < nodes.length; depth++) {
       const node = nodes[depth]!
       const wasEmpty = node.keys === 0
@@ -51,5 +49,20 @@ export class UsageTree {
       if (wasEmpty) nodes[depth - 1]!.children.add(path[depth - 1]!)
       else nodes[depth - 1]!.children.delete(path[depth - 1]!)
     }
+    for (let depth = 0; depth < nodes.length; depth++) {
+      if (nodes[depth]!.keys === 0) this.nodes.delete(ancestors[depth]!)
+    }
+  }
+
+  /** The node of a scope id, created empty when missing. */
+  private node(id: string): UsageNode {
+    let node = this.nodes.get(id)
+    if (!node) {
+      node = { keys: 0, bytes: 0, children: new Set() }
+      this.nodes.set(id, node)
+    }
+    return node
   }
 }
+
+const EMPTY: ReadonlySet<string> = new Set()

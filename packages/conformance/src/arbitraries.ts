@@ -34,7 +34,21 @@ export const NASTY_STRINGS = [
   'e\u0301',
 ]
 
-/** A valid key or segment: non-empty, well-formed, made of nasty characters or any Unicode. */
+/** Segments and keys at or near the default limit of 1024 UTF-8 bytes, in 1-, 2-, 3- and 4-byte characters. */
+export const LONG_STRINGS = [
+  'k'.repeat(1024),
+  `${'€'.repeat(341)}k`,
+  '😀'.repeat(256),
+  'é'.repeat(512),
+  '/'.repeat(1024),
+  '%'.repeat(1023),
+  `${'a/'.repeat(511)}%`,
+]
+
+/**
+ * A valid key or segment (at most 1024 UTF-8 bytes): non-empty, well-formed, made of nasty characters, any Unicode,
+ * or very long.
+ */
 export const segmentArb: fc.Arbitrary<string> = fc.oneof(
   fc.constantFrom(...NASTY_STRINGS),
   fc.string({ unit: 'binary', minLength: 1, maxLength: 12 }).filter((s) => s.isWellFormed()),
@@ -44,7 +58,9 @@ export const segmentArb: fc.Arbitrary<string> = fc.oneof(
       maxLength: 6,
     })
     .map((parts) => parts.join('')),
+  fc.constantFrom(...LONG_STRINGS),
+  fc.string({ unit: fc.constantFrom('a', '/', '%', ':', '😀', '€', '\u0000'), minLength: 100, maxLength: 256 }),
 )
 
-/** A scope path of 0..4 segments. */
-export const pathArb: fc.Arbitrary<string[]> = fc.array(segmentArb, { maxLength: 4 })
+/** A scope path of 0..8 segments (the deepest allowed). */
+export const pathArb: fc.Arbitrary<string[]> = fc.array(segmentArb, { maxLength: 8 })

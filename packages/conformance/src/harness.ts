@@ -5,7 +5,9 @@ import type { Backdoor, ConformanceHandle, ConformanceTarget } from './target.js
 /** A test clock that only moves when told to. Starts at the real time so backends with native expiry stay sane. */
 export class FakeClock {
   private current = Math.floor(Date.now())
+  /** The current fake time in epoch ms; pass it as a cubby's or backend's `clock`. */
   readonly now = (): number => this.current
+  /** Moves the clock forward by `ms` milliseconds. */
   advance(ms: number): void {
     this.current += ms
   }
@@ -13,9 +15,13 @@ export class FakeClock {
 
 /** What one test works with: a cubby on fresh storage, its clock, the backdoor, and peers on the same storage. */
 export interface Env {
+  /** A cubby on the fresh storage, closed after the test. */
   cubby: Cubby
+  /** The clock every cubby of this test uses; advance it to expire keys. */
   clock: FakeClock
+  /** Direct reads of the storage. */
   backdoor: Backdoor
+  /** What the target's `create` returned. */
   handle: ConformanceHandle
   /** Opens another cubby on the same storage (another process or host instance); closed after the test. */
   peer(options?: Partial<CubbyOptions>): Promise<Cubby>
@@ -56,14 +62,14 @@ export async function setup(target: ConformanceTarget, options: EnvOptions = {})
 
 /**
  * A view of a backend whose `close` is a no-op (so several cubbies can share one backend object), with some
- * members replaced. Backends whose instances share in-process storage can return `sharedBackend(backend)` as
+ * members replaced (`changes` win, `close` included). Backends whose instances share in-process storage can return `sharedBackend(backend)` as
  * their conformance `peer()`.
  */
 export function sharedBackend(backend: Backend, changes: Partial<Backend> = {}): Backend {
   return new Proxy(backend, {
     get(object, property, receiver) {
-      if (property === 'close') return async () => {}
       if (property in changes) return changes[property as keyof Backend]
+      if (property === 'close') return async () => {}
       const value = Reflect.get(object, property, receiver)
       return typeof value === 'function' ? value.bind(object) : value
     },

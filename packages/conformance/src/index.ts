@@ -7,8 +7,9 @@
  * await runConformance({ name: 'my-backend', create: async ({ clock }) => ({ backend, peer, backdoor, cleanup }) })
  * ```
  *
- * Every group runs unless the backend declares the capability it needs as missing; a skipped group is reported
- * with its reason.
+ * Every group runs unless the backend declares the capability it needs as missing; a skipped group, and every
+ * skipped test inside a group that needs a further capability, is reported with its reason (in its name and on the
+ * console).
  */
 import { describe, it } from 'vitest'
 import { batchesGroup } from './groups/batches.js'
@@ -44,20 +45,20 @@ interface Gated {
  */
 export async function runConformance(target: ConformanceTarget): Promise<void> {
   const probe = await target.create({ clock: Date.now })
-  const capabilities = { ...probe.backend.capabilities }
+  const capabilities = Object.freeze({ ...probe.backend.capabilities })
   await probe.backend.close()
   await probe.cleanup?.()
 
   const gated: Gated[] = [
-    { name: 'ttl', capability: 'ttl', define: () => ttlGroup(target, capabilities.quotas) },
-    { name: 'watch', capability: 'watch', define: () => watchGroup(target) },
+    { name: 'ttl', capability: 'ttl', define: () => ttlGroup(target, capabilities) },
+    { name: 'watch', capability: 'watch', define: () => watchGroup(target, capabilities) },
     { name: 'quotas', capability: 'quotas', define: () => quotasGroup(target, capabilities.minQuotaDepth) },
     { name: 'usage', capability: 'quotas', define: () => usageGroup(target) },
   ]
 
   describe(`conformance: ${target.name}`, () => {
     valuesGroup(target)
-    keysGroup(target)
+    keysGroup(target, capabilities)
     listingGroup(target)
     versionsGroup(target)
     batchesGroup(target)
@@ -66,7 +67,7 @@ export async function runConformance(target: ConformanceTarget): Promise<void> {
     limitsGroup(target)
     errorsGroup(target)
     contextGroup(target)
-    modelGroup(target, { ttl: capabilities.ttl, usage: capabilities.quotas })
+    modelGroup(target, capabilities)
     for (const group of gated) {
       if (capabilities[group.capability]) {
         group.define()

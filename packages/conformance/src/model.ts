@@ -1,17 +1,43 @@
+import { expect } from 'vitest'
 import { byteOrder } from './harness.js'
 import { entrySize } from './sizes.js'
 
-interface ModelEntry {
+/** One entry of the model. `version` is undefined until the real store tells us (set, getEntry, list, atomic). */
+export interface ModelEntry {
   value: unknown
   expiresAt: number | undefined
+  version: string | undefined
 }
 
-/** A deliberately simple reference store: scopes as maps, expiry checked on every read, usage computed by scanning. */
+/** A step of an atomic batch, as the model applies it. */
+export type ModelStep =
+  | { kind: 'check'; key: string; version: string | null }
+  | { kind: 'set'; key: string; value: unknown; ttl?: number }
+  | { kind: 'delete'; key: string }
+  | { kind: 'incr'; key: string; by: number; ttl?: number }
+
+/** What `incr` does to a value in the model: the new number, or the error code the call must fail with. */
+export function modelIncr(current: unknown, by: number): number | 'INVALID_VALUE' {
+  const base = current === undefined ? 0 : current
+  if (typeof base !== 'number') return 'INVALID_VALUE'
+  const sum = base + by
+  if (!Number.isFinite(sum)) return 'INVALID_VALUE'
+  if (Number.isInteger(base) && Number.isInteger(by) && !Number.isSafeInteger(sum)) return 'INVALID_VALUE'
+  return sum
+}
+
+type Scope = { path: string[]; entries: Map<string, ModelEntry> }
+
+/**
+ * A deliberately simple reference store: scopes as maps, expiry checked on every read, usage computed by scanning.
+ * It also remembers every version the real store reported for each key, to check that none repeats.
+ */
 export class ReferenceModel {
   now = 0
-  private readonly scopes = new Map<string, { path: string[]; entries: Map<string, ModelEntry> }>()
+  private readonly scopes = new Map<string, Scope>()
+  private readonly versions = new Map<string, Set<string>>()
 
-  private scope(path: readonly string[]) {
+  private scope(path: readonly string[]): Scope {
     const id = JSON.stringify(path)
     let scope = this.scopes.get(id)
     if (!scope) {
@@ -21,7 +47,8 @@ export class ReferenceModel {
     return scope
   }
 
-  private live(path: readonly string[], key: string): ModelEntry | undefined {
+  /** The live entry of a key, or undefined when absent or expired. */
+  live(path: readonly string[], key: string): ModelEntry | undefined {
     const entry = this.scope(path).entries.get(key)
     return entry && (entry.expiresAt === undefined || entry.expiresAt > this.now) ? entry : undefined
   }
@@ -34,8 +61,45 @@ export class ReferenceModel {
     return this.live(path, key) !== undefined
   }
 
-  set(path: readonly string[], key: string, value: unknown, ttl?: number): void {
-    this.scope(path).entries.set(key, { value, expiresAt: ttl === undefined ? undefined : this.now + ttl })
+  /** Every version the real store reported for a key so far. */
+  seen(path: readonly string[], key: string): ReadonlySet<string> {
+    return this.versions.get(JSON.stringify([path, key])) ?? new Set()
+  }
+
+  /**
+   * Checks a version the real store just gave a key for a write: a non-empty string it never had before. Records it.
+   */
+  written(path: readonly string[], key: string, version: unknown): string {
+    expect(typeof version, `version of ${key}`).toBe('string')
+    expect(version).not.toBe('')
+    expect([...this.seen(path, key)], `a new version for ${key}`).not.toContain(version)
+    this.note(path, key, version as string)
+    return version as string
+  }
+
+  /**
+   * Checks a version read back for a live key: the one the model knows, or, when a write whose version was not
+   * reported happened since (incr, update, setMany), a new one, which the model adopts.
+   */
+  observed(path: readonly string[], key: string, version: unknown): void {
+    const entry = this.live(path, key)!
+    if (entry.version !== undefined) {
+      expect(version, `version of ${key}`).toBe(entry.version)
+      return
+    }
+    entry.version = this.written(path, key, version)
+  }
+
+  private note(path: readonly string[], key: string, version: string): void {
+    const id = JSON.stringify([path, key])
+    const set = this.versions.get(id) ?? new Set<string>()
+    set.add(version)
+    this.versions.set(id, set)
+  }
+
+  set(path: readonly string[], key: string, value: unknown, ttl?: number, version?: string): void {
+    const expiresAt = ttl === undefined ? undefined : this.now + ttl
+    this.scope(path).entries.set(key, { value, expiresAt, version })
   }
 
   delete(path: readonly string[], key: string): boolean {
@@ -44,21 +108,72 @@ export class ReferenceModel {
     return existed
   }
 
-  /** The new number, or undefined when the value is not a number (the call must fail). */
-  incr(path: readonly string[], key: string, by: number): number | undefined {
+  /** Applies `incr`; returns the new number or the error code (and then changes nothing). */
+  incr(path: readonly string[], key: string, by: number, ttl?: number): number | 'INVALID_VALUE' {
     const entry = this.live(path, key)
-    if (entry && typeof entry.value !== 'number') return undefined
-    const sum = ((entry?.value as number | undefined) ?? 0) + by
-    this.scope(path).entries.set(key, { value: sum, expiresAt: entry?.expiresAt })
-    return sum
+    const result = modelIncr(entry?.value, by)
+    if (result === 'INVALID_VALUE') return result
+    const expiresAt = ttl === undefined ? entry?.expiresAt : this.now + ttl
+    this.scope(path).entries.set(key, { value: result, expiresAt, version: undefined })
+    return result
   }
 
-  list(path: readonly string[], reverse: boolean, prefix?: string): Array<[string, unknown]> {
+  /** Applies `update`'s outcome: `next` undefined deletes; otherwise the TTL is kept unless `ttl` is given. */
+  update(path: readonly string[], key: string, next: unknown, ttl?: number): void {
+    const entry = this.live(path, key)
+    if (next === undefined) {
+      this.delete(path, key)
+      return
+    }
+    const expiresAt = ttl === undefined ? entry?.expiresAt : this.now + ttl
+    this.scope(path).entries.set(key, { value: next, expiresAt, version: undefined })
+  }
+
+  /**
+   * Applies an atomic batch all or nothing. Returns `{ ok: false }` when a check fails, the error code when an op
+   * cannot apply, or the keys the batch leaves stored (the ones `versions` must name).
+   */
+  atomic(
+    path: readonly string[],
+    steps: readonly ModelStep[],
+  ): { ok: false } | 'INVALID_VALUE' | { ok: true; stored: string[] } {
+    for (const step of steps) {
+      if (step.kind === 'check' && (this.live(path, step.key)?.version ?? null) !== step.version) return { ok: false }
+    }
+    const scratch = new Map<string, ModelEntry | undefined>()
+    const current = (key: string) => (scratch.has(key) ? scratch.get(key) : this.live(path, key))
+    for (const step of steps) {
+      if (step.kind === 'check') continue
+      const before = current(step.key)
+      if (step.kind === 'delete') scratch.set(step.key, undefined)
+      else if (step.kind === 'set') {
+        const expiresAt = step.ttl === undefined ? undefined : this.now + step.ttl
+        scratch.set(step.key, { value: step.value, expiresAt, version: undefined })
+      } else {
+        const result = modelIncr(before?.value, step.by)
+        if (result === 'INVALID_VALUE') return result
+        const expiresAt = step.ttl === undefined ? before?.expiresAt : this.now + step.ttl
+        scratch.set(step.key, { value: result, expiresAt, version: undefined })
+      }
+    }
+    const stored: string[] = []
+    for (const [key, entry] of scratch) {
+      if (entry === undefined) this.scope(path).entries.delete(key)
+      else {
+        this.scope(path).entries.set(key, entry)
+        stored.push(key)
+      }
+    }
+    return { ok: true, stored }
+  }
+
+  /** Live keys in order (optionally with a prefix), with their entries. */
+  list(path: readonly string[], reverse: boolean, prefix?: string): Array<[string, ModelEntry]> {
     const keys = [...this.scope(path).entries.keys()]
       .filter((key) => this.has(path, key) && (prefix === undefined || key.startsWith(prefix)))
       .sort(byteOrder)
     if (reverse) keys.reverse()
-    return keys.map((key) => [key, this.get(path, key)])
+    return keys.map((key) => [key, this.live(path, key)!])
   }
 
   clear(path: readonly string[]): number {
@@ -76,9 +191,9 @@ export class ReferenceModel {
     let bytes = 0
     for (const scope of this.scopes.values()) {
       if (!isWithin(scope.path, path)) continue
-      for (const [key, value] of this.list(scope.path, false)) {
+      for (const [key, entry] of this.list(scope.path, false)) {
         keys++
-        bytes += entrySize(key, value)
+        bytes += entrySize(key, entry.value)
       }
     }
     return { keys, bytes }

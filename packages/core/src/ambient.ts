@@ -46,8 +46,10 @@ export function currentContext(): Readonly<Omit<BoundContext, 'store' | 'userSto
 }
 
 /**
- * A `KVStore` that acts on the scope bound by the enclosing `cubby.run()`. Promise-returning calls reject with
- * `NoContextError` outside a run; `scope`, `watch`, `atomic` and `path` throw it.
+ * A `KVStore` that acts on the scope bound by the enclosing `cubby.run()`. Every call binds the scope when it is
+ * made (an iterator or a watch created inside a run keeps acting on that run's scope). Promise-returning calls reject
+ * with `NoContextError` outside a run, and iterators reject on their first `next()`; `scope`, `watch`, `atomic` and
+ * `path` throw it.
  */
 class AmbientStore implements KVStore {
   constructor(private readonly which: 'store' | 'user') {}
@@ -118,11 +120,30 @@ class AmbientStore implements KVStore {
   async list(options?: ListOptions): Promise<ListPage<Entry | KeyInfo>> {
     return this.resolve().list(options as ListOptions & { values?: true })
   }
-  async *entries<T = unknown>(options?: IterateOptions): AsyncIterableIterator<Entry<T>> {
-    yield* this.resolve().entries<T>(options)
+  entries<T = unknown>(options?: IterateOptions): AsyncIterableIterator<Entry<T>> {
+    // Bind the scope now, like every other call: an iterator created in one run must not read another run's data.
+    return this.iterator(() => this.resolve().entries<T>(options))
   }
-  async *keys(options?: IterateOptions): AsyncIterableIterator<string> {
-    yield* this.resolve().keys(options)
+  keys(options?: IterateOptions): AsyncIterableIterator<string> {
+    return this.iterator(() => this.resolve().keys(options))
+  }
+  /** The iterator `make` returns, or one whose first `next()` rejects with the error `make` threw. */
+  private iterator<T>(make: () => AsyncIterableIterator<T>): AsyncIterableIterator<T> {
+    try {
+      return make()
+    } catch (error) {
+      let reported = false
+      const failing: AsyncIterableIterator<T> = {
+        next: () => {
+          if (reported) return Promise.resolve({ value: undefined, done: true })
+          reported = true
+          return Promise.reject(error)
+        },
+        return: () => Promise.resolve({ value: undefined, done: true }),
+        [Symbol.asyncIterator]: () => failing,
+      }
+      return failing
+    }
   }
   atomic(): AtomicBatch {
     return this.resolve().atomic()

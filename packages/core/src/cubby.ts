@@ -3,6 +3,7 @@ import type { BackendCapabilities } from './backend/contract.js'
 import type { Engine } from './engine.js'
 import { InvalidConfigError } from './errors.js'
 import { assertSegment } from './keys.js'
+import type { Limits } from './limits.js'
 import { ScopeStore } from './store/scope-store.js'
 import type { KVStore } from './types.js'
 
@@ -39,6 +40,11 @@ export class Cubby {
   /** The backend's name and capabilities. */
   get backend(): { name: string; capabilities: Readonly<BackendCapabilities> } {
     return { name: this.engine.backend.name, capabilities: this.engine.backend.capabilities }
+  }
+
+  /** The limits this cubby enforces (the defaults merged with `openCubby({ limits })`), frozen. */
+  get limits(): Readonly<Limits> {
+    return this.engine.limits
   }
 
   /** Whether `close()` was called. */
@@ -78,8 +84,15 @@ export class Cubby {
     if (typeof context !== 'object' || context === null) {
       throw new InvalidConfigError('context', 'must be an object like { workspace?, plugin, user? }')
     }
+    for (const name of Object.keys(context)) {
+      // A typo such as `usr` would silently put a user's data in the plugin's shared scope.
+      if (name !== 'workspace' && name !== 'plugin' && name !== 'user') {
+        throw new InvalidConfigError(`context.${name}`, 'is not a context field (known: workspace, plugin, user)')
+      }
+    }
     const maxBytes = this.engine.limits.maxKeyBytes
-    const workspace = context.workspace ?? DEFAULT_WORKSPACE
+    // Only an absent workspace means the default: `null` is a mistake, not a choice.
+    const workspace = context.workspace === undefined ? DEFAULT_WORKSPACE : context.workspace
     assertSegment(workspace, maxBytes)
     assertSegment(context.plugin, maxBytes)
     if (context.user !== undefined) assertSegment(context.user, maxBytes)

@@ -26,7 +26,7 @@ export class Engine {
   constructor(
     readonly backend: Backend,
     readonly codec: Codec,
-    readonly limits: Limits,
+    readonly limits: Readonly<Limits>,
     readonly quotas: Quotas,
     readonly clock: () => number,
     readonly timeoutMs: number,
@@ -43,12 +43,15 @@ export class Engine {
     if (this.closing) throw new ClosedError()
   }
 
-  /** Runs a backend call: `ClosedError` after close; non-Cubby errors become `BackendError`; bounded in time. */
+  /**
+   * Runs a backend call: `ClosedError` after close; non-Cubby errors become `BackendError`; bounded in time. A
+   * backend method that returns a plain value instead of a promise is tolerated.
+   */
   call<T>(run: () => Promise<T>): Promise<T> {
     if (this.closing) return Promise.reject(new ClosedError())
     let promise: Promise<T>
     try {
-      promise = run()
+      promise = Promise.resolve(run())
     } catch (error) {
       return Promise.reject(asCubbyError(error, `the ${this.backend.name} backend`))
     }
@@ -56,26 +59,71 @@ export class Engine {
     return promise.catch(this.mapError)
   }
 
+  /**
+   * Bounds a wait on the backend that is not a data call (a watch getting ready) by `timeoutMs`, when the backend
+   * does not bound its waits itself (`capabilities.timeouts: false`). `what` completes "the … backend did not …".
+   */
+  bound<T>(promise: Promise<T>, what: string): Promise<T> {
+    return this.watchdog ? this.watchdog.watch(promise, what) : promise
+  }
+
   /** Ends watches and closes the backend, which lets calls in flight settle first. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       for (const watch of [...this.watches]) watch.close()
       try {
-        await this.backend.close()
+        await this.bound(
+          Promise.resolve().then(() => this.backend.close()),
+          'closing',
+        )
       } catch (error) {
         throw asCubbyError(error, `closing the ${this.backend.name} backend`)
-      } finally {
-        this.watchdog?.stop()
       }
+      // The watchdog keeps failing calls that are still pending, and stops by itself once none are left.
     })()
     return this.closing
   }
+}
+
+/**
+ * Settles like `promise`, or rejects with `BackendError(message)` after `ms` milliseconds. A value that arrives after
+ * the deadline is handed to `late` (e.g. to close a backend nobody will use).
+ */
+export function withDeadline<T>(
+  promise: Promise<T>,
+  ms: number,
+  message: string,
+  late?: (value: T) => void,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let expired = false
+    const timer = setTimeout(() => {
+      expired = true
+      reject(new BackendError(message))
+    }, ms)
+    promise.then(
+      (value) => {
+        if (expired) late?.(value)
+        else {
+          clearTimeout(timer)
+          resolve(value)
+        }
+      },
+      (error: unknown) => {
+        if (expired) return
+        clearTimeout(timer)
+        reject(error)
+      },
+    )
+  })
 }
 
 /** A call in flight, failed by the ticker once its deadline passes. */
 interface Pending {
   deadline: number
   fail: (error: Error) => void
+  /** What is waited for, when it is not a data call. */
+  what: string | undefined
 }
 
 /** Times out calls of backends that do not bound them themselves, with one timer for all calls. */
@@ -88,9 +136,10 @@ class Watchdog {
     private readonly timeoutMs: number,
   ) {}
 
-  watch<T>(promise: Promise<T>): Promise<T> {
+  /** Settles like `promise`, or fails with `BackendError` once `timeoutMs` passed; `what` names the wait. */
+  watch<T>(promise: Promise<T>, what?: string): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const entry: Pending = { deadline: Date.now() + this.timeoutMs, fail: reject }
+      const entry: Pending = { deadline: Date.now() + this.timeoutMs, fail: reject, what }
       this.pending.add(entry)
       this.start()
       promise.then(
@@ -116,8 +165,10 @@ class Watchdog {
         this.pending.delete(entry)
         entry.fail(
           new BackendError(
-            `the ${this.name} backend did not answer within ${this.timeoutMs} ms (timeoutMs); ` +
-              'the outcome of a write is unknown: read before retrying',
+            entry.what === undefined
+              ? `the ${this.name} backend did not answer within ${this.timeoutMs} ms (timeoutMs); ` +
+                  'the outcome of a write is unknown: read before retrying'
+              : `the ${this.name} backend did not finish ${entry.what} within ${this.timeoutMs} ms (timeoutMs)`,
           ),
         )
       }
@@ -126,7 +177,7 @@ class Watchdog {
     this.ticker.unref()
   }
 
-  stop(): void {
+  private stop(): void {
     clearInterval(this.ticker)
     this.ticker = undefined
   }

@@ -181,6 +181,7 @@ export class ClosedError extends CubbyError {
  */
 export function asCubbyError(error: unknown, who: string): CubbyError {
   if (error instanceof CubbyError) return error
-  const detail = error instanceof Error ? error.message : String(error)
+  const detail =
+    error instanceof Error ? error.message : typeof error === 'string' ? error : `a thrown ${typeof error} value`
   return new BackendError(`${who} failed: ${detail}`, { cause: error })
 }

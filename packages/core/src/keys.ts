@@ -20,9 +20,22 @@ function keyProblem(text: unknown, maxBytes: number): string | undefined {
   return undefined
 }
 
-/** Shortens a string for an error message. */
+/** Whether `text` is a valid key (or segment) within `maxBytes` UTF-8 bytes. */
+export function isValidKey(text: unknown, maxBytes: number): text is string {
+  return keyProblem(text, maxBytes) === undefined
+}
+
+/**
+ * Shortens a string for an error message. Anything else is described by its type only: its own conversions
+ * (`toString`, `Symbol.toPrimitive`) are never called, since they may throw or lie.
+ */
 function preview(text: unknown): string {
-  if (typeof text !== 'string') return String(text)
+  if (typeof text !== 'string') {
+    if (typeof text === 'number' || typeof text === 'boolean' || text === null || text === undefined) {
+      return String(text)
+    }
+    return `(a ${typeof text})`
+  }
   return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text)
 }
 

@@ -37,8 +37,8 @@ export function describe(value: unknown): string {
 }
 
 /** Merges and validates `limits` options. */
-export function resolveLimits(input: unknown): Limits {
-  if (input === undefined) return { ...DEFAULT_LIMITS }
+export function resolveLimits(input: unknown): Readonly<Limits> {
+  if (input === undefined) return DEFAULT_LIMITS
   if (typeof input !== 'object' || input === null) throw new InvalidConfigError('limits', 'must be an object')
   const limits = { ...DEFAULT_LIMITS }
   for (const [name, value] of Object.entries(input)) {
@@ -51,5 +51,5 @@ export function resolveLimits(input: unknown): Limits {
     if (value === undefined) continue
     limits[name as keyof Limits] = checkInteger(`limits.${name}`, value, 1)
   }
-  return limits
+  return Object.freeze(limits)
 }

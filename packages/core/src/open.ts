@@ -1,7 +1,7 @@
 import type { Backend, BackendFactory } from './backend/contract.js'
 import { Codec, type CustomType } from './codec/codec.js'
 import { Cubby } from './cubby.js'
-import { Engine } from './engine.js'
+import { Engine, withDeadline } from './engine.js'
 import { asCubbyError, InvalidConfigError } from './errors.js'
 import { checkInteger, type Limits, resolveLimits } from './limits.js'
 import { type QuotaOptions, Quotas } from './quotas.js'
@@ -34,12 +34,16 @@ const CORE_OPTIONS = new Set(['url', 'backend', 'limits', 'quotas', 'timeoutMs',
 
 /**
  * Opens a cubby. With no argument: `CUBBY_URL`, else SQLite at `./data/cubby.db`. A URL string or an options object
- * selects the backend, whose package is loaded on demand.
+ * selects the backend, whose package is loaded on demand. Creating the backend is bounded by `timeoutMs`
+ * (`BackendError` after it). Rejects with `InvalidConfigError` naming the field for a bad URL or option.
  */
 export async function openCubby(target?: string | CubbyOptions): Promise<Cubby> {
-  const options: CubbyOptions = typeof target === 'string' ? { url: target } : (target ?? {})
-  if (typeof options !== 'object' || options === null) {
-    throw new InvalidConfigError('openCubby', 'takes a URL string or an options object')
+  const options = (typeof target === 'string' ? { url: target } : target === undefined ? {} : target) as CubbyOptions
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new InvalidConfigError(
+      'openCubby',
+      `takes a URL string or an options object, got ${options === null ? 'null' : typeof options}; call openCubby() for the default`,
+    )
   }
   const limits = resolveLimits(options.limits)
   const timeoutMs = options.timeoutMs === undefined ? 10_000 : checkInteger('timeoutMs', options.timeoutMs, 1)
@@ -55,6 +59,9 @@ export async function openCubby(target?: string | CubbyOptions): Promise<Cubby> 
   const owned = options.backend === undefined || typeof options.backend === 'function'
   const backend = await createBackend(options, backendOptions, clock, timeoutMs)
   try {
+    if (typeof backend.capabilities !== 'object' || backend.capabilities === null) {
+      throw new InvalidConfigError('backend', 'the backend has no capabilities object (see BackendCapabilities)')
+    }
     const quotas = Quotas.from(options.quotas, limits.maxKeyBytes, backend.capabilities.minQuotaDepth)
     if (quotas.any && !backend.capabilities.quotas) {
       throw new InvalidConfigError('quotas', `the ${backend.name} backend does not enforce quotas`)
@@ -62,7 +69,13 @@ export async function openCubby(target?: string | CubbyOptions): Promise<Cubby> 
     return new Cubby(new Engine(backend, codec, limits, quotas, clock, timeoutMs))
   } catch (error) {
     // Release a backend we created; one the caller passed in stays theirs. The configuration error is what matters.
-    if (owned) await backend.close().catch(() => {})
+    if (owned) {
+      await withDeadline(
+        Promise.resolve().then(() => backend.close()),
+        timeoutMs,
+        'close timed out',
+      ).catch(() => {})
+    }
     throw error
   }
 }
@@ -83,9 +96,22 @@ async function createBackend(
   const url = options.url ?? process.env.CUBBY_URL ?? DEFAULT_URL
   if (typeof url !== 'string') throw new InvalidConfigError('url', 'must be a string')
   const factory = given ?? (await loadFactory(schemeOf(url)))
+  let backend: Backend
   try {
-    return await factory({ url, options: backendOptions, clock, timeoutMs })
+    const creating = Promise.resolve().then(() => factory({ url, options: backendOptions, clock, timeoutMs }))
+    backend = await withDeadline(
+      creating,
+      timeoutMs,
+      `${given ? 'the backend factory' : `opening ${JSON.stringify(url)}`} did not finish within ${timeoutMs} ms ` +
+        '(timeoutMs); check that the storage is reachable',
+      // Nobody will use a backend that arrives after the deadline: release it.
+      (late) => void Promise.resolve(late?.close?.()).catch(() => {}),
+    )
   } catch (error) {
     throw asCubbyError(error, 'opening the backend')
   }
+  if (typeof backend !== 'object' || backend === null || typeof backend.write !== 'function') {
+    throw new InvalidConfigError('backend', 'the backend factory did not return a Backend object')
+  }
+  return backend
 }

@@ -4,11 +4,11 @@ import { extendPath } from './keys.js'
 import { checkInteger } from './limits.js'
 import { isWithin } from './scope-path.js'
 
-/** A cap on a subtree's live data. Either dimension may be omitted. */
+/** A cap on a subtree's live data. Either dimension may be omitted, but not both. */
 export interface QuotaLimit {
-  /** Most bytes (UTF-8 key bytes + encoded value bytes) the subtree may hold. */
+  /** Most bytes (UTF-8 key bytes + encoded value bytes) the subtree may hold. @default no byte cap */
   maxBytes?: number
-  /** Most keys the subtree may hold. */
+  /** Most keys the subtree may hold. @default no key cap */
   maxKeys?: number
 }
 
@@ -18,8 +18,11 @@ export interface QuotaLimit {
  * `scopes` caps specific paths. All that apply to a write are enforced together, atomically, in the backend.
  */
 export interface QuotaOptions {
+  /** Cap on each plugin's subtree `[workspace, plugin]` (its own keys, its child scopes and its users). @default no cap */
   plugin?: QuotaLimit
+  /** Cap on each user's subtree `[workspace, plugin, user]`. @default no cap */
   user?: QuotaLimit
+  /** Caps on explicit scope paths, each covering that scope and its descendants. @default [] */
   scopes?: ReadonlyArray<QuotaLimit & { path: readonly string[] }>
 }
 
@@ -50,7 +53,7 @@ export class Quotas {
       if (!Array.isArray(options.scopes)) throw new InvalidConfigError('quotas.scopes', 'must be an array')
       options.scopes.forEach((entry: unknown, i) => {
         const field = `quotas.scopes[${i}]`
-        const limit = readLimit(field, entry, ['path'])
+        const limit = readLimit(field, entry, ['path'])!
         const rawPath = (entry as { path?: unknown }).path
         if (!Array.isArray(rawPath)) throw new InvalidConfigError(`${field}.path`, 'must be an array of segments')
         let path: string[]
@@ -60,7 +63,7 @@ export class Quotas {
           throw new InvalidConfigError(`${field}.path`, (error as Error).message)
         }
         if (path.length < minDepth) throw tooShallow(`${field}.path`, path.length, minDepth)
-        if (limit) explicit.push({ scope: path, ...limit })
+        explicit.push({ scope: path, ...limit })
       })
     }
     return new Quotas(plugin, user, explicit)
@@ -92,7 +95,10 @@ function readLimit(field: string, input: unknown, extraKeys: string[] = []): Quo
     }
     if (value !== undefined) limit[name] = checkInteger(`${field}.${name}`, value, 0)
   }
-  return limit.maxBytes === undefined && limit.maxKeys === undefined ? undefined : limit
+  if (limit.maxBytes === undefined && limit.maxKeys === undefined) {
+    throw new InvalidConfigError(field, 'sets no limit; give maxBytes and/or maxKeys, or leave the quota out')
+  }
+  return limit
 }
 
 function tooShallow(field: string, depth: number, minDepth: number): InvalidConfigError {

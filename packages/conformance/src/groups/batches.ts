@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { rejection, setup } from '../harness.js'
 import type { ConformanceTarget } from '../target.js'
 
+/** Registers the batches tests for `target`. */
 export function batchesGroup(target: ConformanceTarget): void {
   describe('batches are all or nothing', () => {
     it('setMany accepts pairs, Maps, generators and plain objects', async () => {
@@ -139,6 +140,69 @@ export function batchesGroup(target: ConformanceTarget): void {
         await store.set('x', value)
         expect((await rejection(store.incr('x'))).code).toBe('INVALID_VALUE')
       }
+    })
+
+    it('incr refuses a sum that is not finite or past MAX_SAFE_INTEGER (a lost update), writing nothing', async () => {
+      const { cubby, backdoor } = await setup(target)
+      const store = cubby.scope('incr-limits')
+      const cases: Array<[string, number, number]> = [
+        ['huge', Number.MAX_VALUE, Number.MAX_VALUE], // Infinity
+        ['nan', Number.NaN, 1],
+        ['inf', Number.POSITIVE_INFINITY, 1],
+        ['safe', Number.MAX_SAFE_INTEGER, 1], // 2^53: the next +1 would be lost
+        ['negative', Number.MIN_SAFE_INTEGER, -1],
+        ['unsafe', 2 ** 60, 1],
+      ]
+      const outcomes: string[] = []
+      for (const [key, start, by] of cases) {
+        await store.set(key, start)
+        const before = await backdoor.read(['incr-limits'], key)
+        const outcome = await store.incr(key, by).then(
+          (sum) => `resolved to ${sum}`,
+          (error: Error & { code?: string }) => (error.message.length > 20 ? error.code : 'a short message'),
+        )
+        const unchanged = Buffer.compare((await backdoor.read(['incr-limits'], key))!.value, before!.value) === 0
+        outcomes.push(`${start} + ${by}: ${outcome}${unchanged ? '' : ', and the stored value changed'}`)
+      }
+      // All cases at once, so a failure shows every rule the backend misses.
+      expect(outcomes).toEqual(cases.map(([, start, by]) => `${start} + ${by}: INVALID_VALUE`))
+      expect((await rejection(store.incr('fresh', Number.MAX_SAFE_INTEGER + 1))).code).toBe('INVALID_VALUE')
+      expect(await backdoor.read(['incr-limits'], 'fresh')).toBeUndefined()
+      const batch = store.atomic().set('first', 1).incr('safe', 1)
+      expect((await rejection(batch.commit())).code).toBe('INVALID_VALUE')
+      expect(await backdoor.read(['incr-limits'], 'first')).toBeUndefined()
+      // Right up to the limits works, and fractions are exempt from the integer rule.
+      await store.set('edge', Number.MAX_SAFE_INTEGER - 2)
+      expect(await store.incr('edge', 2)).toBe(Number.MAX_SAFE_INTEGER)
+      expect(await store.incr('edge', -Number.MAX_SAFE_INTEGER)).toBe(0)
+      expect(await store.incr('small', 0.1)).toBe(0.1)
+      expect(await store.incr('small', 0.2)).toBe(0.1 + 0.2)
+    })
+
+    it('reads the keys getMany was given even if the caller reuses its array at once', async () => {
+      const { cubby } = await setup(target)
+      const store = cubby.scope('many-reuse')
+      await store.setMany({ a: 1, b: 2, c: 3 })
+      const keys = ['a', 'b']
+      const pending = store.getMany(keys)
+      keys.push('c')
+      keys[0] = 'c'
+      keys[1] = { not: 'a key' } as never
+      expect(await pending).toEqual([1, 2])
+    })
+
+    it('refuses an endless setMany iterable at limits.maxBatchSize + 1 entries instead of reading it all', async () => {
+      const { cubby, backdoor } = await setup(target, { limits: { maxBatchSize: 5 } })
+      const store = cubby.scope('many-endless')
+      let produced = 0
+      const endless = (function* () {
+        for (;;) yield [`k${produced++}`, produced] as const
+      })()
+      const error = await rejection(store.setMany(endless))
+      expect(error.code).toBe('INVALID_CONFIG')
+      expect(error.message).toMatch(/maxBatchSize/)
+      expect(produced).toBeLessThanOrEqual(6)
+      expect(await backdoor.count(['many-endless'])).toBe(0)
     })
 
     it('rejects batches over limits.maxBatchSize and repeated commits', async () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { setup } from '../harness.js'
 import type { ConformanceTarget } from '../target.js'
 
+/** Registers the concurrency tests for `target`. */
 export function concurrencyGroup(target: ConformanceTarget): void {
   describe('concurrency: no lost updates', () => {
     it('incr from two instances, 400 calls in flight at once', async () => {

@@ -5,6 +5,7 @@ import type { ConformanceTarget } from '../target.js'
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
+/** Registers the ambient context tests for `target`. */
 export function contextGroup(target: ConformanceTarget): void {
   describe('ambient context', () => {
     it('stores() gives the plugin scope and the user scope below it', async () => {
@@ -17,6 +18,11 @@ export function contextGroup(target: ConformanceTarget): void {
       expect(noUser.user).toBeUndefined()
       expect(thrown(() => cubby.stores({ plugin: '' })).code).toBe('INVALID_SCOPE')
       expect(thrown(() => cubby.stores({ plugin: 'p', user: '\uD800' })).code).toBe('INVALID_SCOPE')
+      expect(thrown(() => cubby.stores({ workspace: null as never, plugin: 'p' })).code).toBe('INVALID_SCOPE')
+      // A misspelt field must not silently put a user's data in the plugin's shared scope.
+      const typo = thrown(() => cubby.stores({ plugin: 'p', usr: 'ann' } as never))
+      expect(typo).toMatchObject({ code: 'INVALID_CONFIG', field: 'context.usr' })
+      expect(thrown(() => cubby.run({ plugin: 'p', usr: 'ann' } as never, () => 1)).code).toBe('INVALID_CONFIG')
     })
 
     it('binds store and user inside run(), and refuses them outside', async () => {
@@ -51,12 +57,11 @@ export function contextGroup(target: ConformanceTarget): void {
           const me = `u${i}`
           await pause(Math.random() * 5)
           await user.set('who', me)
-          await new Promise<void>((resolve) =>
-            setTimeout(() => {
-              expect(currentContext()?.user).toBe(me)
-              resolve()
-            }, Math.random() * 5),
+          // Read the context inside a timer callback; assert after the await, so a mismatch fails this test.
+          const inTimer = await new Promise<string | undefined>((resolve) =>
+            setTimeout(() => resolve(currentContext()?.user), Math.random() * 5),
           )
+          expect(inTimer).toBe(me)
           await store.incr('visits')
           const inner = await cubby.run({ plugin: 'inner', user: `${me}-inner` }, async () => {
             await pause(1)
@@ -77,6 +82,26 @@ export function contextGroup(target: ConformanceTarget): void {
       }
       expect(visits).toBe(60)
       expect(currentContext()).toBeUndefined()
+    })
+
+    it('binds entries() and keys() to the run they were created in, like every other call', async () => {
+      const { cubby } = await setup(target)
+      await cubby.run({ plugin: 'A' }, () => store.set('secretA', 1))
+      await cubby.run({ plugin: 'B' }, () => store.set('secretB', 1))
+      const keys = cubby.run({ plugin: 'A' }, () => store.keys())
+      const entries = cubby.run({ plugin: 'A' }, () => store.entries())
+      const inB = await cubby.run({ plugin: 'B' }, async () => {
+        const seen: string[] = []
+        for await (const key of keys) seen.push(key)
+        for await (const entry of entries) seen.push(entry.key)
+        return seen
+      })
+      expect(inB).toEqual(['secretA', 'secretA'])
+      const outside: string[] = []
+      for await (const key of cubby.run({ plugin: 'A' }, () => store.keys())) outside.push(key)
+      expect(outside).toEqual(['secretA'])
+      const unbound = store.keys() // created outside any run: rejects on first next()
+      expect((await rejection(unbound.next())).code).toBe('NO_CONTEXT')
     })
 
     it('keeps plugins and workspaces apart', async () => {

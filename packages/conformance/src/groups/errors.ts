@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { sharedBackend as altered, mustReturnPromise, rejection, setup, thrown } from '../harness.js'
 import type { ConformanceTarget } from '../target.js'
 
+/** Registers the errors and close tests for `target`. */
 export function errorsGroup(target: ConformanceTarget): void {
   describe('errors', () => {
     it('every promise-returning call rejects instead of throwing, with a CubbyError', async () => {
@@ -69,6 +70,78 @@ export function errorsGroup(target: ConformanceTarget): void {
       expect(Date.now() - started).toBeLessThan(5000)
       await cubby.scope('t').set('k', 1) // other calls still work
       await cubby.close()
+    })
+
+    it('bounds watch().ready, close() and opening by timeoutMs when the backend does not (timeouts: false)', async () => {
+      const { handle } = await setup(target)
+      const capabilities = { ...handle.backend.capabilities, timeouts: false, watch: true }
+      let subscriptionsClosed = 0
+      const hanging = altered(handle.backend, {
+        capabilities,
+        watch: () => ({ ready: new Promise(() => {}), close: () => void subscriptionsClosed++ }),
+        close: () => new Promise(() => {}),
+      })
+      const cubby = await openCubby({ backend: hanging, timeoutMs: 300 })
+      const watch = cubby.scope('t').watch()
+      const notReady = await rejection(watch.ready)
+      expect(notReady.code).toBe('BACKEND')
+      expect(notReady.message).toMatch(/300 ms/)
+      expect((await rejection(watch[Symbol.asyncIterator]().next())).code).toBe('BACKEND')
+      expect(subscriptionsClosed).toBe(1)
+      const notClosed = await rejection(cubby.close())
+      expect(notClosed.code).toBe('BACKEND')
+      expect(notClosed.message).toMatch(/clos/)
+      const factory = () => new Promise<never>(() => {})
+      const notOpened = await rejection(openCubby({ backend: factory, timeoutMs: 300 }))
+      expect(notOpened.code).toBe('BACKEND')
+      expect(notOpened.message).toMatch(/300 ms/)
+    })
+
+    it('rejects an unknown call option (a typo) with INVALID_CONFIG naming it, writing nothing', async () => {
+      const { cubby, backdoor } = await setup(target)
+      const store = cubby.scope('typos')
+      const stale = await store.set('k', 1)
+      await store.set('k', 2)
+      const typo = { ifVerison: stale } as never
+      const calls: Array<[string, string, () => Promise<unknown>]> = [
+        ['set', 'set.ifVerison', () => store.set('k', 3, typo)],
+        ['set ttl', 'set.ttL', () => store.set('t', 1, { ttL: 10 } as never)],
+        ['delete', 'delete.ifVerison', () => store.delete('k', typo)],
+        ['update', 'update.maxRetry', () => store.update('k', () => 4, { maxRetry: 1 } as never)],
+        ['incr', 'incr.tll', () => store.incr('n', 1, { tll: 5 } as never)],
+        ['setMany', 'setMany.ttL', () => store.setMany({ a: 1 }, { ttL: 5 } as never)],
+        [
+          'atomic set',
+          'atomic.set.ttL',
+          () =>
+            store
+              .atomic()
+              .set('a', 1, { ttL: 5 } as never)
+              .commit(),
+        ],
+        [
+          'atomic incr',
+          'atomic.incr.tl',
+          () =>
+            store
+              .atomic()
+              .incr('a', 1, { tl: 5 } as never)
+              .commit(),
+        ],
+        ['list', 'list.prefx', () => store.list({ prefx: 'k' } as never)],
+        ['entries', 'entries.pageSise', () => store.entries({ pageSise: 2 } as never).next()],
+        ['scopes', 'scopes.limt', () => store.scopes({ limt: 2 } as never)],
+      ]
+      for (const [name, field, call] of calls) {
+        const error = await rejection(call())
+        expect(error.code, name).toBe('INVALID_CONFIG')
+        expect((error as { field?: string }).field, name).toBe(field)
+        expect(error.message, name).toMatch(/known: /)
+      }
+      const watch = store.watch({ prefx: 'k' } as never)
+      expect(await rejection(watch.ready)).toMatchObject({ code: 'INVALID_CONFIG', field: 'watch.prefx' })
+      expect(await store.get('k')).toBe(2)
+      expect(await backdoor.count(['typos'])).toBe(1)
     })
 
     it('wraps a driver failure in BackendError with the cause', async () => {

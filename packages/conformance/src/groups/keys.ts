@@ -1,8 +1,14 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { NASTY_STRINGS, pathArb, segmentArb } from '../arbitraries.js'
+import { type Capabilities, gatedIt } from '../gate.js'
 import { byteOrder, mustReturnPromise, rejection, setup, thrown } from '../harness.js'
+import { entrySize } from '../sizes.js'
 import type { ConformanceTarget } from '../target.js'
+
+/** Whether `path` lies strictly below `ancestor`. */
+const isBelow = (path: readonly string[], ancestor: readonly string[]) =>
+  path.length > ancestor.length && ancestor.every((segment, i) => path[i] === segment)
 
 const BAD_KEYS: Array<[string, unknown]> = [
   ['the empty string', ''],
@@ -12,11 +18,22 @@ const BAD_KEYS: Array<[string, unknown]> = [
   ['null', null],
   ['undefined', undefined],
   ['an object', { key: 'x' }],
+  ['an object without a prototype (String() throws)', Object.create(null)],
+  [
+    'an object whose toString throws',
+    {
+      toString: () => {
+        throw new Error('no string for you')
+      },
+    },
+  ],
+  ['a symbol', Symbol('k')],
   ['1025 UTF-8 bytes', 'k'.repeat(1025)],
   ['342 three-byte characters (1026 bytes)', '€'.repeat(342)],
 ]
 
-export function keysGroup(target: ConformanceTarget): void {
+/** Registers the keys and scope isolation tests for `target`. */
+export function keysGroup(target: ConformanceTarget, capabilities: Capabilities): void {
   describe('keys', () => {
     it('accepts any well-formed key, including separators, escapes, globs, NUL and astral characters', async () => {
       const { cubby } = await setup(target)
@@ -96,17 +113,50 @@ export function keysGroup(target: ConformanceTarget): void {
           fc.pre(JSON.stringify(a) !== JSON.stringify(b))
           const storeA = cubby.scope(...a)
           const storeB = cubby.scope(...b)
-          await storeA.set(key, 'A')
-          expect(await storeB.get(key)).toBeUndefined()
-          expect((await storeB.list()).entries.some((e) => e.key === key && e.value === 'A')).toBe(false)
-          await storeB.set(key, 'B')
-          await storeB.clear()
-          expect(await storeA.get(key)).toBe('A')
-          await storeA.delete(key)
+          const below = isBelow(a, b)
+          try {
+            await storeA.set(key, 'A')
+            expect(await storeB.get(key)).toBeUndefined()
+            expect(await storeB.has(key)).toBe(false)
+            expect((await storeB.list()).entries).toEqual([])
+            expect((await storeB.scopes()).names).toEqual(below ? [a[b.length]] : [])
+            await storeB.set(key, 'B')
+            expect(await storeB.clear()).toBe(1)
+            expect(await storeA.get(key)).toBe('A')
+            await storeB.set(key, 'B')
+            await storeB.drop() // removes A's data only when A lies below B
+            expect(await storeB.get(key)).toBeUndefined()
+            expect(await storeA.get(key)).toBe(below ? undefined : 'A')
+          } finally {
+            await cubby.scope().drop() // every run starts empty
+          }
         }),
         { numRuns: 60 },
       )
     })
+
+    gatedIt(
+      capabilities,
+      ['quotas'],
+      'usage() of one path counts another’s data only below it (property)',
+      async () => {
+        const { cubby } = await setup(target)
+        await fc.assert(
+          fc.asyncProperty(pathArb, pathArb, segmentArb, async (a, b, key) => {
+            fc.pre(JSON.stringify(a) !== JSON.stringify(b))
+            const size = { keys: 1, bytes: entrySize(key, 'A') }
+            try {
+              await cubby.scope(...a).set(key, 'A')
+              expect(await cubby.scope(...a).usage()).toEqual(size)
+              expect(await cubby.scope(...b).usage()).toEqual(isBelow(a, b) ? size : { keys: 0, bytes: 0 })
+            } finally {
+              await cubby.scope().drop()
+            }
+          }),
+          { numRuns: 40 },
+        )
+      },
+    )
 
     it('keeps look-alike paths apart', async () => {
       const { cubby } = await setup(target)
@@ -136,7 +186,7 @@ export function keysGroup(target: ConformanceTarget): void {
 
     it('rejects bad segments synchronously with InvalidScopeError', async () => {
       const { cubby } = await setup(target)
-      for (const bad of ['', '\uD800', 5, null, 'x'.repeat(1025)]) {
+      for (const bad of ['', '\uD800', 5, null, 'x'.repeat(1025), Object.create(null), Symbol('s')]) {
         expect(thrown(() => cubby.scope(bad as string)).code).toBe('INVALID_SCOPE')
         expect(thrown(() => cubby.scope('ok').scope(bad as string)).code).toBe('INVALID_SCOPE')
       }

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { rejection, setup } from '../harness.js'
 import type { ConformanceTarget } from '../target.js'
 
+/** Registers the limits tests for `target`. */
 export function limitsGroup(target: ConformanceTarget): void {
   describe('limits', () => {
     it('accepts a value of exactly limits.maxValueBytes and rejects one byte more, writing nothing', async () => {

@@ -25,6 +25,7 @@ const ORDER_KEYS = [
 
 const range = (n: number, prefix = 'k') => Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(4, '0')}`)
 
+/** Registers the ordering and listing tests for `target`. */
 export function listingGroup(target: ConformanceTarget): void {
   describe('ordering', () => {
     it('lists keys in UTF-8 byte order (astral after U+E000..U+FFFF), both directions', async () => {
@@ -174,23 +175,51 @@ export function listingGroup(target: ConformanceTarget): void {
     })
 
     it('rejects bad list options and foreign cursors with INVALID_CONFIG', async () => {
-      const { cubby } = await setup(target, { limits: { maxPageSize: 50 } })
+      const { cubby } = await setup(target, { limits: { maxPageSize: 50, maxKeyBytes: 16 } })
       const store = cubby.scope('opts')
       await store.setMany(range(5).map((k) => [k, 1] as const))
+      await cubby.scope('opts-sibling').set('k', 1) // so the root has two children and a scopes page of 1 has a cursor
+      await cubby.scope('opts-sibling').setMany(range(3).map((k) => [k, 1] as const))
       const { cursor } = await store.list({ limit: 2 })
       const scopesCursor = (await cubby.scope().scopes({ limit: 1 })).cursor
-      const bad: Array<() => Promise<unknown>> = [
-        () => store.list({ limit: 0 }),
-        () => store.list({ limit: 51 }),
-        () => store.list({ limit: 1.5 }),
-        () => store.list({ cursor: 'not-a-cursor' }),
-        () => store.list({ cursor: cursor!, reverse: true }),
-        () => store.list({ prefix: 5 as unknown as string }),
-        () => store.list({ start: '\uD800' }),
-        () => store.list({ values: 'yes' as never }),
-        ...(scopesCursor ? [() => store.list({ cursor: scopesCursor })] : []),
+      const siblingCursor = (await cubby.scope('opts-sibling').list({ limit: 1 })).cursor
+      expect(scopesCursor, 'a scopes page of 1 out of 2 children has a cursor').toBeDefined()
+      expect(siblingCursor).toBeDefined()
+      // A real cursor whose key (the last key of the page, k0001) is replaced: what a forged cursor looks like.
+      const forged = (last: unknown) => {
+        const parts = JSON.parse(Buffer.from(cursor!, 'base64url').toString('utf8')) as unknown[]
+        expect(parts).toContain('k0001')
+        const json = JSON.stringify(parts.map((part) => (part === 'k0001' ? last : part)))
+        return Buffer.from(json, 'utf8').toString('base64url')
+      }
+      const bad: Array<[string, () => Promise<unknown>]> = [
+        ['limit 0', () => store.list({ limit: 0 })],
+        ['limit over maxPageSize', () => store.list({ limit: 51 })],
+        ['fractional limit', () => store.list({ limit: 1.5 })],
+        ['garbage cursor', () => store.list({ cursor: 'not-a-cursor' })],
+        ['cursor of the other order', () => store.list({ cursor: cursor!, reverse: true })],
+        ['scopes cursor given to list', () => store.list({ cursor: scopesCursor! })],
+        ['list cursor given to scopes', () => cubby.scope().scopes({ cursor: cursor! })],
+        ['cursor of another scope', () => store.list({ cursor: siblingCursor! })],
+        ['forged cursor with a lone surrogate', () => store.list({ cursor: forged('\uD800') })],
+        ['forged cursor with an oversize key', () => store.list({ cursor: forged('k'.repeat(100)) })],
+        ['forged cursor with a number', () => store.list({ cursor: forged(5) })],
+        ['non-string prefix', () => store.list({ prefix: 5 as unknown as string })],
+        ['lone surrogate in start', () => store.list({ start: '\uD800' })],
+        ['prefix longer than any key', () => store.list({ prefix: 'p'.repeat(17) })],
+        ['end longer than any key', () => store.list({ end: 'e'.repeat(17) })],
+        ['non-boolean values', () => store.list({ values: 'yes' as never })],
+        ['unknown option (typo)', () => store.list({ prefx: 'k' } as never)],
+        ['unknown keys() option', () => store.keys({ pagesize: 2 } as never).next()],
+        ['unknown scopes() option', () => store.scopes({ limt: 2 } as never)],
       ]
-      for (const call of bad) expect((await rejection(call())).code).toBe('INVALID_CONFIG')
+      for (const [name, call] of bad) {
+        const error = await rejection(call())
+        expect(error.code, name).toBe('INVALID_CONFIG')
+      }
+      const typo = await rejection(store.list({ prefx: 'k' } as never))
+      expect((typo as { field?: string }).field).toBe('list.prefx')
+      expect(typo.message).toMatch(/prefix/) // the known options are named
       expect((await store.list({ limit: 50 })).entries).toHaveLength(5)
     })
   })

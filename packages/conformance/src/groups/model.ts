@@ -1,152 +1,54 @@
-import type { Cubby } from '@cubby/core'
 import fc from 'fast-check'
-import { describe, expect, it } from 'vitest'
-import { type FakeClock, setup } from '../harness.js'
+import { describe, expect } from 'vitest'
+import { type Capabilities, type Capability, gatedIt } from '../gate.js'
+import { setup } from '../harness.js'
 import { ReferenceModel } from '../model.js'
+import { type CommandOptions, commands } from '../model-commands.js'
 import type { ConformanceTarget } from '../target.js'
 
-interface Real {
-  cubby: Cubby
-  clock: FakeClock
-  base: string[]
+/** Runs and commands per model test (sequence lengths spread evenly up to the maximum): small, so the four tests together stay quick on networked backends. */
+const NUM_RUNS = 25
+const MAX_COMMANDS = 40
+
+/** One model-based property: random command sequences, each on fresh scopes, must agree with the model. */
+async function runModel(target: ConformanceTarget, options: CommandOptions): Promise<void> {
+  const { cubby, clock } = await setup(target)
+  let run = 0
+  await fc.assert(
+    fc.asyncProperty(fc.commands(commands(options), { maxCommands: MAX_COMMANDS, size: 'max' }), async (cmds) => {
+      const base = ['model', String(run++)]
+      const model = new ReferenceModel()
+      await fc.asyncModelRun(() => ({ model, real: { cubby, clock, base } }), cmds)
+      if (options.usage) {
+        model.now = clock.now()
+        expect(await cubby.scope(...base).usage()).toEqual(model.usage([]))
+      }
+    }),
+    { numRuns: NUM_RUNS },
+  )
 }
 
-type Command = fc.AsyncCommand<ReferenceModel, Real>
+const VARIANTS: Array<{ name: string; needs: Capability[]; options: CommandOptions }> = [
+  { name: 'matches the model', needs: [], options: { ttl: false, usage: false } },
+  { name: 'matches the model, with expiry', needs: ['ttl'], options: { ttl: true, usage: false } },
+  { name: 'matches the model, usage() included', needs: ['quotas'], options: { ttl: false, usage: true } },
+  {
+    name: 'matches the model, usage() included, with expiry',
+    needs: ['ttl', 'quotas'],
+    options: { ttl: true, usage: true },
+  },
+]
 
-const PATHS: string[][] = [[], ['a'], ['a', 'b'], ['a', 'b', 'c'], ['ab'], ['b'], ['a', '😀']]
-const KEYS = ['k', 'k2', 'K', 'é', '\uE000', '😀', 'a/b', '%', 'k\u0000']
-const pathArb = fc.constantFrom(...PATHS)
-const keyArb = fc.constantFrom(...KEYS)
-const valueArb: fc.Arbitrary<unknown> = fc.oneof(
-  fc.integer({ min: -1000, max: 1000 }),
-  fc.string({ maxLength: 20 }),
-  fc.constant(null),
-  fc.boolean(),
-  fc.record({ x: fc.integer(), s: fc.string({ maxLength: 5 }) }, { noNullPrototype: true }), // null-prototype objects read back as plain ones
-  fc.date({ noInvalidDate: true }),
-  fc.array(fc.integer(), { maxLength: 3 }),
-  fc.uint8Array({ maxLength: 8 }),
-)
-const ttlArb = fc.option(fc.integer({ min: 1, max: 3000 }), { nil: undefined })
-
-/** A command: its name for shrunk counterexamples, and what it does to model and backend. */
-function command(name: string, run: (model: ReferenceModel, real: Real) => Promise<void>): Command {
-  return {
-    check: () => true,
-    run: async (model, real) => {
-      model.now = real.clock.now()
-      await run(model, real)
-    },
-    toString: () => name,
-  }
-}
-
-const at = (real: Real, path: string[]) => real.cubby.scope(...real.base, ...path)
-const show = (v: unknown) => (v instanceof Uint8Array ? `bytes(${v.length})` : (JSON.stringify(v) ?? String(v)))
-
-function commands(withTtl: boolean, withUsage: boolean): fc.Arbitrary<Command>[] {
-  const list: fc.Arbitrary<Command>[] = [
-    fc.tuple(pathArb, keyArb, valueArb, withTtl ? ttlArb : fc.constant(undefined)).map(([path, key, value, ttl]) =>
-      command(`set(${show(path)}, ${show(key)}, ${show(value)}, ttl=${ttl})`, async (model, real) => {
-        await at(real, path).set(key, value, ttl === undefined ? {} : { ttl })
-        model.set(path, key, value, ttl)
-      }),
-    ),
-    fc.tuple(pathArb, keyArb).map(([path, key]) =>
-      command(`get(${show(path)}, ${show(key)})`, async (model, real) => {
-        expect(await at(real, path).get(key)).toStrictEqual(model.get(path, key))
-        expect(await at(real, path).has(key)).toBe(model.has(path, key))
-      }),
-    ),
-    fc.tuple(pathArb, keyArb).map(([path, key]) =>
-      command(`delete(${show(path)}, ${show(key)})`, async (model, real) => {
-        expect(await at(real, path).delete(key)).toBe(model.delete(path, key))
-      }),
-    ),
-    fc.tuple(pathArb, keyArb, fc.integer({ min: -5, max: 5 })).map(([path, key, by]) =>
-      command(`incr(${show(path)}, ${show(key)}, ${by})`, async (model, real) => {
-        const expected = model.incr(path, key, by)
-        const outcome = await at(real, path)
-          .incr(key, by)
-          .catch((error: { code?: string }) => error.code)
-        expect(outcome).toBe(expected === undefined ? 'INVALID_VALUE' : expected)
-      }),
-    ),
-    fc
-      .tuple(pathArb, fc.boolean(), fc.option(fc.constantFrom('k', 'a', '😀', ''), { nil: undefined }))
-      .map(([path, reverse, prefix]) =>
-        command(`list(${show(path)}, reverse=${reverse}, prefix=${show(prefix)})`, async (model, real) => {
-          const { entries } = await at(real, path).list({
-            reverse,
-            limit: 1000,
-            ...(prefix !== undefined && { prefix }),
-          })
-          expect(entries.map((e) => [e.key, e.value])).toStrictEqual(model.list(path, reverse, prefix))
-        }),
-      ),
-    fc
-      .tuple(pathArb, fc.uniqueArray(fc.tuple(keyArb, valueArb), { maxLength: 4, selector: ([k]) => k }))
-      .map(([path, entries]) =>
-        command(`setMany(${show(path)}, ${entries.length} entries)`, async (model, real) => {
-          await at(real, path).setMany(entries)
-          for (const [key, value] of entries) model.set(path, key, value)
-        }),
-      ),
-    pathArb.map((path) =>
-      command(`clear(${show(path)})`, async (model, real) => {
-        expect(await at(real, path).clear()).toBe(model.clear(path))
-      }),
-    ),
-    pathArb.map((path) =>
-      command(`drop(${show(path)})`, async (model, real) => {
-        await at(real, path).drop()
-        model.drop(path)
-      }),
-    ),
-    pathArb.map((path) =>
-      command(`scopes(${show(path)})`, async (model, real) => {
-        expect((await at(real, path).scopes({ limit: 1000 })).names).toEqual(model.childScopes(path))
-      }),
-    ),
-  ]
-  if (withTtl) {
-    list.push(
-      fc.integer({ min: 1, max: 2000 }).map((ms) =>
-        command(`advance(${ms})`, async (_model, real) => {
-          real.clock.advance(ms)
-        }),
-      ),
-    )
-  }
-  if (withUsage) {
-    list.push(
-      pathArb.map((path) =>
-        command(`usage(${show(path)})`, async (model, real) => {
-          expect(await at(real, path).usage()).toEqual(model.usage(path))
-        }),
-      ),
-    )
-  }
-  return list
-}
-
-export function modelGroup(target: ConformanceTarget, options: { ttl: boolean; usage: boolean }): void {
+/**
+ * Model-based tests: fast-check command sequences over set (plain and with ifVersion), get, getEntry (versions and
+ * expiry), getMany, delete (plain and with ifVersion), incr (with ttl), update, setMany and deleteMany (with repeated
+ * keys), atomic (checks, sets, deletes and incrs, often on one key), list (whole and paged by cursor), clear, drop,
+ * scopes, clock advances and usage(), compared with a reference model after every step.
+ */
+export function modelGroup(target: ConformanceTarget, capabilities: Capabilities): void {
   describe('model-based: random operation sequences agree with a reference model', () => {
-    it(`matches the model${options.usage ? ', usage() included' : ''}${options.ttl ? ', with expiry' : ''}`, async () => {
-      const { cubby, clock } = await setup(target)
-      let run = 0
-      await fc.assert(
-        fc.asyncProperty(fc.commands(commands(options.ttl, options.usage), { maxCommands: 40 }), async (cmds) => {
-          const base = ['model', String(run++)]
-          const model = new ReferenceModel()
-          await fc.asyncModelRun(() => ({ model, real: { cubby, clock, base } }), cmds)
-          if (options.usage) {
-            model.now = clock.now()
-            expect(await cubby.scope(...base).usage()).toEqual(model.usage([]))
-          }
-        }),
-        { numRuns: 40 },
-      )
-    })
+    for (const variant of VARIANTS) {
+      gatedIt(capabilities, variant.needs, variant.name, () => runModel(target, variant.options))
+    }
   })
 }

@@ -3,6 +3,7 @@ import { rejection, setup } from '../harness.js'
 import { entrySize } from '../sizes.js'
 import type { ConformanceTarget } from '../target.js'
 
+/** Registers the quotas tests for `target`. */
 export function quotasGroup(target: ConformanceTarget, minQuotaDepth: number): void {
   /** Path of an explicitly capped scope at the shallowest depth the backend supports (at least 1). */
   const capped = ['cap', 'ped', 'scope', 'path'].slice(0, Math.max(1, minQuotaDepth))
@@ -139,12 +140,91 @@ export function quotasGroup(target: ConformanceTarget, minQuotaDepth: number): v
       expect(listed).toHaveLength(20)
     })
 
-    if (minQuotaDepth > 0) {
-      it(`refuses caps shallower than the backend's minQuotaDepth (${minQuotaDepth}) at open`, async () => {
-        const env = await setup(target)
-        const error = await rejection(env.reopen({ quotas: { scopes: [{ path: capped.slice(0, -1), maxKeys: 1 }] } }))
-        expect(error.code).toBe('INVALID_CONFIG')
+    it('counts the net effect of a batch: duplicate keys once, set-then-delete as nothing', async () => {
+      const cap = { maxKeys: 2, maxBytes: entrySize('a', 1) + entrySize('b', 22) }
+      const { cubby, backdoor } = await setup(target, { quotas: { user: cap } })
+      const user = cubby.stores({ plugin: 'dup', user: 'u' }).user!
+      await user.set('a', 1)
+      // One new key written twice (the last value wins): +1 key, and only the last value's bytes.
+      await user.setMany([
+        ['b', 'x'.repeat(40)],
+        ['b', 22],
+      ])
+      expect(await user.usage()).toEqual({ keys: 2, bytes: cap.maxBytes })
+      // At the cap, a batch that adds and removes the same new key, or rewrites the same key, adds nothing.
+      await user.atomic().set('c', 'x'.repeat(100)).delete('c').commit()
+      await user.atomic().set('c', 1).set('c', 2).delete('c').commit()
+      await user.setMany([
+        ['a', 'x'.repeat(100)],
+        ['a', 1],
+      ])
+      await user.atomic().incr('n', 5).incr('n', 1).delete('n').commit()
+      await user.atomic().delete('b').set('b', 22).commit()
+      expect(await user.usage()).toEqual({ keys: 2, bytes: cap.maxBytes })
+      expect(await backdoor.read(['default', 'dup', 'u'], 'c')).toBeUndefined()
+      // …and a batch whose net effect does grow is still refused.
+      expect(
+        (
+          await rejection(
+            user.setMany([
+              ['c', 1],
+              ['c', 2],
+            ]),
+          )
+        ).code,
+      ).toBe('QUOTA_EXCEEDED')
+      expect((await rejection(user.atomic().delete('c').set('c', 1).commit())).code).toBe('QUOTA_EXCEEDED')
+      expect((await rejection(user.atomic().set('a', 1).set('a', 'x'.repeat(30)).commit())).code).toBe('QUOTA_EXCEEDED')
+      expect(await user.getMany(['a', 'b', 'c'])).toEqual([1, 22, undefined])
+    })
+
+    it('enforces every rule that applies to a write together: plugin, user and explicit caps', async () => {
+      // Paths at depth >= 4 satisfy any minQuotaDepth up to 4.
+      const explicit = ['w', 'p', 'u2', 'sub']
+      const quotas = {
+        plugin: { maxKeys: 6 },
+        user: { maxKeys: 3 },
+        scopes: [{ path: explicit, maxKeys: 1 }],
+      }
+      const { cubby } = await setup(target, { quotas })
+      const { store } = cubby.stores({ workspace: 'w', plugin: 'p' })
+      const u1 = cubby.stores({ workspace: 'w', plugin: 'p', user: 'u1' }).user!
+      const u2 = cubby.stores({ workspace: 'w', plugin: 'p', user: 'u2' }).user!
+      const sub = u2.scope('sub')
+      // The user cap binds (the plugin cap still has room).
+      await u1.setMany({ a: 1, b: 1, c: 1 })
+      expect(await rejection(u1.set('d', 1))).toMatchObject({
+        code: 'QUOTA_EXCEEDED',
+        scope: ['w', 'p', 'u1'],
+        limit: 3,
       })
-    }
+      // The explicit cap binds (user and plugin caps still have room).
+      await sub.set('a', 1)
+      expect(await rejection(sub.set('b', 1))).toMatchObject({ code: 'QUOTA_EXCEEDED', scope: explicit, limit: 1 })
+      await u2.set('own', 1) // u2's own keys are outside the explicit cap
+      // The plugin cap binds (u2 has room under its user cap).
+      await store.set('shared', 1)
+      expect(await store.usage()).toMatchObject({ keys: 6 })
+      expect(await rejection(u2.set('more', 1))).toMatchObject({ code: 'QUOTA_EXCEEDED', scope: ['w', 'p'], limit: 6 })
+      expect(await rejection(store.set('more', 1))).toMatchObject({ code: 'QUOTA_EXCEEDED', scope: ['w', 'p'] })
+      expect(await u2.has('more')).toBe(false)
+      // Freeing room under one cap does not lift another.
+      await store.delete('shared')
+      expect(await rejection(u1.set('d', 1))).toMatchObject({ scope: ['w', 'p', 'u1'] })
+      expect(await rejection(sub.set('b', 1))).toMatchObject({ scope: explicit })
+      await u2.set('more', 1)
+    })
+
+    it(`accepts caps at the backend's minQuotaDepth (${minQuotaDepth}) and refuses shallower ones at open`, async () => {
+      const env = await setup(target)
+      const at = ['cap', 'ped', 'scope', 'path'].slice(0, minQuotaDepth)
+      const strict = await env.reopen({ quotas: { scopes: [{ path: at, maxKeys: 1 }] } })
+      await strict.scope(...at, 'x').set('a', 1)
+      expect((await rejection(strict.scope(...at, 'y').set('b', 1))).code).toBe('QUOTA_EXCEEDED')
+      if (minQuotaDepth > 0) {
+        const error = await rejection(env.reopen({ quotas: { scopes: [{ path: at.slice(0, -1), maxKeys: 1 }] } }))
+        expect(error.code).toBe('INVALID_CONFIG')
+      }
+    })
   })
 }

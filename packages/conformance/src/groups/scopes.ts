@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { byteOrder, rejection, setup } from '../harness.js'
 import type { ConformanceTarget } from '../target.js'
 
+/** Registers the scopes() tests for `target`. */
 export function scopesGroup(target: ConformanceTarget): void {
   describe('scopes()', () => {
     it('lists direct children that hold data, in UTF-8 order, paged', async () => {

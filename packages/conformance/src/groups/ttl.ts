@@ -1,8 +1,14 @@
 import { describe, expect, it } from 'vitest'
+import { type Capabilities, gatedIt } from '../gate.js'
 import { rejection, setup, waitFor } from '../harness.js'
+import { usageOf } from '../sizes.js'
 import type { ConformanceTarget } from '../target.js'
 
-export function ttlGroup(target: ConformanceTarget, usage: boolean): void {
+const keysOf = (page: { entries: { key: string }[] }) => page.entries.map((entry) => entry.key)
+
+/** Registers the ttl tests for `target`. */
+export function ttlGroup(target: ConformanceTarget, capabilities: Capabilities): void {
+  const usage = capabilities.quotas
   describe('ttl', () => {
     it('makes an expired key absent to every call at once', async () => {
       const { cubby, clock } = await setup(target)
@@ -10,6 +16,7 @@ export function ttlGroup(target: ConformanceTarget, usage: boolean): void {
       const store = parent.scope('child')
       await store.set('k', 'v', { ttl: 1000 })
       await store.set('stay', 'v')
+      await parent.scope('only-expiring').set('k', 'v', { ttl: 1000 })
       const entry = await store.getEntry('k')
       expect(entry?.expiresAt).toBe(clock.now() + 1000)
       clock.advance(999)
@@ -24,10 +31,82 @@ export function ttlGroup(target: ConformanceTarget, usage: boolean): void {
       const keys: string[] = []
       for await (const key of store.keys()) keys.push(key)
       expect(keys).toEqual(['stay'])
+      // No write in between: a child holding only expired data is no longer listed.
+      expect((await parent.scopes()).names).toEqual(['child'])
       expect(await store.delete('k')).toBe(false)
       await store.delete('stay')
       expect((await parent.scopes()).names).toEqual([])
-      if (usage) expect(await parent.usage()).toEqual({ keys: 0, bytes: 0 })
+    })
+
+    gatedIt(
+      capabilities,
+      ['ttl', 'quotas'],
+      'usage() stops counting an expired key at once, with no write in between',
+      async () => {
+        const { cubby, clock } = await setup(target)
+        const parent = cubby.scope('ttl-usage')
+        await parent.scope('child').set('k', 'v', { ttl: 1000 })
+        await parent.set('stay', 1)
+        await parent.scope('child', 'grand').set('g', 'x'.repeat(20), { ttl: 2000 })
+        clock.advance(1000)
+        expect(await parent.usage()).toEqual(usageOf({ stay: 1, g: 'x'.repeat(20) }))
+        expect(await parent.scope('child').usage()).toEqual(usageOf({ g: 'x'.repeat(20) }))
+        clock.advance(1000)
+        expect(await parent.scope('child').usage()).toEqual({ keys: 0, bytes: 0 })
+        expect(await parent.usage()).toEqual(usageOf({ stay: 1 }))
+      },
+    )
+
+    it('fills every page with live entries when expired ones sit in range: list, keys(), entries(), scopes()', async () => {
+      const { cubby, clock } = await setup(target)
+      const store = cubby.scope('ttl-pages')
+      const expiring = (prefix: string) =>
+        Array.from({ length: 12 }, (_, i) => [`${prefix}${String(i).padStart(2, '0')}`, i] as const)
+      await store.setMany(expiring('a'), { ttl: 100 }) // expired keys in front of the live ones…
+      await store.setMany({ m1: 1, m2: 2, m3: 3 })
+      await store.setMany(expiring('z'), { ttl: 100 }) // …and behind them, for reverse order
+      await store.set('m2x', 'expiring between live keys', { ttl: 100 })
+      const root = cubby.scope('ttl-pages-scopes')
+      for (const [name] of expiring('a')) await root.scope(name).set('k', 1, { ttl: 100 })
+      await root.scope('m1').set('k', 1)
+      await root.scope('m2').set('k', 1)
+      for (const [name] of expiring('z')) await root.scope(name).set('k', 1, { ttl: 100 })
+      clock.advance(100) // and no write after this: reads alone must skip what expired
+      const live = ['m1', 'm2', 'm3']
+      for (const reverse of [false, true]) {
+        const expected = reverse ? [...live].reverse() : live
+        const first = await store.list({ limit: 1, reverse })
+        expect(keysOf(first), `first page, reverse=${reverse}`).toEqual(expected.slice(0, 1))
+        expect(first.cursor, 'more remain, so the page has a cursor').toBeDefined()
+        const paged: string[] = []
+        let cursor: string | undefined
+        do {
+          const page = await store.list({ limit: 1, reverse, cursor, values: false })
+          expect(page.entries, 'every page but the last is full').toHaveLength(1)
+          paged.push(...keysOf(page))
+          cursor = page.cursor
+        } while (cursor)
+        expect(paged).toEqual(expected)
+        const two = await store.list({ limit: 2, reverse })
+        expect(keysOf(two)).toEqual(expected.slice(0, 2))
+        expect(two.cursor).toBeDefined()
+        const iterated: string[] = []
+        for await (const key of store.keys({ pageSize: 1, reverse })) iterated.push(key)
+        expect(iterated, `keys({ pageSize: 1, reverse: ${reverse} })`).toEqual(expected)
+        const values: unknown[] = []
+        for await (const entry of store.entries({ pageSize: 2, reverse })) values.push(entry.value)
+        expect(values).toEqual(expected.map((key) => Number(key.slice(1))))
+      }
+      const names: string[] = []
+      let cursor: string | undefined
+      do {
+        const page = await root.scopes({ limit: 1, cursor })
+        expect(page.names, 'every scopes page but the last is full').toHaveLength(1)
+        names.push(...page.names)
+        cursor = page.cursor
+      } while (cursor)
+      expect(names).toEqual(['m1', 'm2'])
+      expect((await root.scopes()).names).toEqual(['m1', 'm2'])
     })
 
     it('treats an expired key as absent for writes: incr restarts, ifVersion null succeeds, old versions conflict', async () => {
@@ -40,8 +119,14 @@ export function ttlGroup(target: ConformanceTarget, usage: boolean): void {
       expect((await rejection(store.set('v', 'x', { ifVersion: old }))).code).toBe('CONFLICT')
       await store.set('v', 'new', { ifVersion: null })
       expect(await store.get('v')).toBe('new')
-      const result = await store.atomic().check('gone', null).commit()
+      const expired = await store.set('gone', 1, { ttl: 100 })
+      clock.advance(100)
+      expect((await store.atomic().check('gone', expired).set('x', 1).commit()).ok).toBe(false)
+      expect(await store.has('x')).toBe(false)
+      const result = await store.atomic().check('gone', null).set('x', 2).commit()
       expect(result.ok).toBe(true)
+      expect(await store.get('x')).toBe(2)
+      expect(await store.delete('gone', { ifVersion: null })).toBe(false)
     })
 
     it('set without ttl removes an existing TTL; update and incr keep it unless given one', async () => {
@@ -105,7 +190,7 @@ export function ttlGroup(target: ConformanceTarget, usage: boolean): void {
     it('rejects invalid ttl with INVALID_CONFIG and writes nothing', async () => {
       const { cubby, backdoor } = await setup(target)
       const store = cubby.scope('ttl-bad')
-      for (const ttl of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, '100']) {
+      for (const ttl of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, '100', Number.MAX_VALUE, 1e300, 2 ** 60]) {
         const error = await rejection(store.set('k', 1, { ttl: ttl as number }))
         expect(error.code).toBe('INVALID_CONFIG')
         expect(error.message).toContain('ttl')

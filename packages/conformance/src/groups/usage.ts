@@ -3,6 +3,7 @@ import { setup } from '../harness.js'
 import { entrySize, usageOf } from '../sizes.js'
 import type { ConformanceTarget } from '../target.js'
 
+/** Registers the usage() tests for `target`. */
 export function usageGroup(target: ConformanceTarget): void {
   describe('usage()', () => {
     it('counts a scope and its descendants exactly, and nothing beside them', async () => {

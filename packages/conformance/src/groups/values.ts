@@ -60,6 +60,24 @@ const ROUND_TRIPS: Array<[string, () => unknown, ((got: unknown) => void)?]> = [
   ['bytes in an array', () => [Buffer.from('a'), new Uint8Array([2]), 'text']],
   ['bytes inside a Map', () => new Map([['k', Buffer.from([1, 2])]])],
   ['an object with an own __proto__ key', () => JSON.parse('{"__proto__": {"x": 1}, "y": 2}')],
+  ['a constructor key beside a Date', () => ({ constructor: 'Williams', since: new Date(0) })],
+  ['a constructor key nested, a BigInt elsewhere', () => ({ words: { constructor: 3, hello: 1 }, total: 4n })],
+  ['a prototype key beside a Map', () => ({ prototype: 1, m: new Map([['prototype', { constructor: 2 }]]) })],
+  ['a constructor key beside bytes', () => ({ constructor: 'x', file: new Uint8Array([1, 2]) })],
+  [
+    'an own __proto__ key beside a Date, read back as an own key',
+    () => Object.assign(JSON.parse('{"__proto__": {"polluted": true}}'), { at: new Date(1) }),
+    (got) => {
+      expect(Object.keys(got as object)).toEqual(['__proto__', 'at'])
+      expect(Object.getPrototypeOf(got)).toBe(Object.prototype)
+      expect(({} as { polluted?: unknown }).polluted).toBeUndefined()
+    },
+  ],
+  [
+    'keys that look escaped (~constructor) beside undefined',
+    // (`constructor` holds a primitive: toStrictEqual compares `constructor` properties by identity)
+    () => ({ '~constructor': 1, '~~prototype': [undefined], constructor: 'c', nested: { prototype: new Set([1]) } }),
+  ],
   ['a cyclic structure', cyclic, (got) => expect((got as { self: unknown }).self).toBe(got)],
   ['a deeply nested array', () => JSON.parse(`${'['.repeat(500)}1${']'.repeat(500)}`)],
   ['an object with 5000 keys', () => Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`k${i}`, i]))],
@@ -77,6 +95,37 @@ const UNSTORABLE: Array<[string, () => unknown]> = [
   ['a Float64Array', () => new Float64Array([1.5])],
   ['an invalid Date', () => new Date(Number.NaN)],
   ['undefined at the top level', () => undefined],
+  [
+    'a getter that changes type between reads',
+    () => {
+      let reads = 0
+      return {
+        get x() {
+          return reads++ === 0 ? 1 : 10n
+        },
+      }
+    },
+  ],
+  [
+    'a getter that throws',
+    () => ({
+      get x(): number {
+        throw new Error('no value for you')
+      },
+    }),
+  ],
+  [
+    'a Proxy whose ownKeys trap throws',
+    () =>
+      new Proxy(
+        {},
+        {
+          ownKeys() {
+            throw new Error('trap')
+          },
+        },
+      ),
+  ],
 ]
 
 class Point {
@@ -96,6 +145,7 @@ const POINT: CustomType<Point> = {
   },
 }
 
+/** Registers the values tests for `target`. */
 export function valuesGroup(target: ConformanceTarget): void {
   describe('values round-trip with their types', () => {
     it.each(ROUND_TRIPS)('%s', async (_name, make, check) => {

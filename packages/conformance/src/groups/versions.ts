@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { rejection, setup } from '../harness.js'
 import type { ConformanceTarget } from '../target.js'
 
+/** Registers the versions and ifVersion tests for `target`. */
 export function versionsGroup(target: ConformanceTarget): void {
   describe('versions and ifVersion', () => {
     it('gives every write a new version, never one the key had before (delete, clear, drop, peers)', async () => {

@@ -1,5 +1,6 @@
 import type { ChangeEvent, Watch } from '@cubby/core'
 import { describe, expect, it } from 'vitest'
+import { type Capabilities, gatedIt } from '../gate.js'
 import { rejection, setup, waitFor } from '../harness.js'
 import type { ConformanceTarget } from '../target.js'
 
@@ -19,7 +20,8 @@ function collect(watch: Watch): { events: ChangeEvent[]; done: Promise<Error | u
 
 const brief = (events: ChangeEvent[]) => events.map((e) => `${e.type}:${e.key}`)
 
-export function watchGroup(target: ConformanceTarget): void {
+/** Registers the watch tests for `target`. */
+export function watchGroup(target: ConformanceTarget, capabilities: Capabilities): void {
   describe('watch', () => {
     it('delivers one event per write, in commit order, with the new versions', async () => {
       const { cubby } = await setup(target)
@@ -68,10 +70,12 @@ export function watchGroup(target: ConformanceTarget): void {
       const p = collect(byPrefix)
       const k = collect(byKeys)
       for (const key of ['a', 'user:1', 'b', 'user:2', 'usera']) await store.set(key, 1)
-      await waitFor(() => p.events.length >= 2 && k.events.length >= 2, 'filtered events')
-      await store.set('end', 1)
-      expect(brief(p.events)).toEqual(['set:user:1', 'set:user:2'])
-      expect(brief(k.events)).toEqual(['set:a', 'set:user:2'])
+      // A last write both filters match: once it arrives, every earlier event has arrived too (commit order), so
+      // the lists below are complete and a late extra event would show.
+      await store.set('user:2', 'sentinel')
+      await waitFor(() => p.events.length >= 3 && k.events.length >= 3, 'the sentinel on both watches')
+      expect(brief(p.events)).toEqual(['set:user:1', 'set:user:2', 'set:user:2'])
+      expect(brief(k.events)).toEqual(['set:a', 'set:user:2', 'set:user:2'])
       byPrefix.close()
       byKeys.close()
     })
@@ -156,10 +160,53 @@ export function watchGroup(target: ConformanceTarget): void {
           return true
         }
       }, 'the overflow to surface')
-      expect(delivered).toBeLessThan(50) // at most the buffer plus what a waiting next() took directly
+      expect(delivered).toBeLessThanOrEqual(10 + 1) // at most the buffer plus what a waiting next() took directly
       expect(failure?.code).toBe('BACKEND')
       expect(failure?.name).toBe('WatchOverflowError')
       expect(failure?.message).toMatch(/maxBuffered/)
+    })
+
+    it('emits no event for a write that fails (conflict, not a number, failed check), only for the next good one', async () => {
+      const { cubby } = await setup(target)
+      const store = cubby.scope('wfail')
+      const stale = await store.set('k', 1)
+      await store.set('k', 2)
+      await store.set('text', 'not a number')
+      const watch = store.watch()
+      await watch.ready
+      const seen = collect(watch)
+      expect((await rejection(store.set('k', 3, { ifVersion: stale }))).code).toBe('CONFLICT')
+      expect((await rejection(store.set('new', 3, { ifVersion: stale }))).code).toBe('CONFLICT')
+      expect((await rejection(store.delete('k', { ifVersion: stale }))).code).toBe('CONFLICT')
+      expect((await rejection(store.incr('text'))).code).toBe('INVALID_VALUE')
+      expect((await rejection(store.atomic().set('a', 1).delete('k').incr('text').commit())).code).toBe('INVALID_VALUE')
+      expect(await store.atomic().set('a', 1).delete('k').check('k', stale).commit()).toEqual({ ok: false })
+      expect(await store.atomic().check('k', null).set('b', 1).commit()).toEqual({ ok: false })
+      await store.set('good', 1)
+      await waitFor(() => seen.events.length >= 1, 'the good write')
+      await store.set('good', 2) // a second good write: if anything else were queued, it would come before this
+      await waitFor(() => seen.events.length >= 2, 'the second good write')
+      expect(brief(seen.events)).toEqual(['set:good', 'set:good'])
+      watch.close()
+    })
+
+    gatedIt(capabilities, ['watch', 'quotas'], 'emits no event for a write a quota rejects', async () => {
+      const { cubby } = await setup(target, { quotas: { user: { maxKeys: 2 } } })
+      const user = cubby.stores({ plugin: 'wq', user: 'u' }).user!
+      await user.setMany({ a: 1, b: 1 })
+      const watch = user.watch()
+      await watch.ready
+      const seen = collect(watch)
+      expect((await rejection(user.set('c', 1))).code).toBe('QUOTA_EXCEEDED')
+      expect((await rejection(user.setMany({ a: 2, c: 1 }))).code).toBe('QUOTA_EXCEEDED')
+      expect((await rejection(user.atomic().set('a', 3).set('d', 1).commit())).code).toBe('QUOTA_EXCEEDED')
+      expect((await rejection(user.incr('e'))).code).toBe('QUOTA_EXCEEDED')
+      await user.set('a', 'good')
+      await waitFor(() => seen.events.length >= 1, 'the good write')
+      await user.set('b', 'good')
+      await waitFor(() => seen.events.length >= 2, 'the second good write')
+      expect(brief(seen.events)).toEqual(['set:a', 'set:b'])
+      watch.close()
     })
 
     it('rejects bad watch options', async () => {
@@ -170,7 +217,11 @@ export function watchGroup(target: ConformanceTarget): void {
         [{ keys: [''] }],
         [{}, { maxBuffered: 0 }],
         [{ prefix: 5 }],
+        [{ prefix: '\uD800' }],
+        [{ prefix: 'p'.repeat(2000) }],
         [{}, { signal: {} }],
+        [{ prefx: 'a' }],
+        [{}, { maxbuffered: 5 }],
       ]) {
         const watch = store.watch(...(args as [never, never]))
         expect((await rejection(watch.ready)).code).toMatch(/INVALID_CONFIG|INVALID_KEY/)

@@ -9,6 +9,31 @@ export function notANumber(key: string): InvalidValueError {
   )
 }
 
+/**
+ * The number `incr` stores: `current + by`, or throws `InvalidValueError` when storing it would lose information.
+ * Every backend applies this rule (a Lua or SQL implementation must mirror it exactly):
+ * - the sum must be finite (`Number.MAX_VALUE + Number.MAX_VALUE`, or a stored `NaN` or `Infinity`, is refused);
+ * - when `current` and `by` are both integers, the sum must be a safe integer (`Number.isSafeInteger`): past 2^53
+ *   adding 1 may change nothing, which would be a lost update.
+ * A refused `incr` rejects its whole batch and writes nothing.
+ */
+export function incrSum(key: string, current: number, by: number): number {
+  const sum = current + by
+  if (!Number.isFinite(sum)) {
+    throw new InvalidValueError(
+      `incr: key ${JSON.stringify(key)} would hold ${sum} (${current} + ${by}), which is not a finite number; ` +
+        'set it to a finite number first',
+    )
+  }
+  if (Number.isInteger(current) && Number.isInteger(by) && !Number.isSafeInteger(sum)) {
+    throw new InvalidValueError(
+      `incr: ${current} + ${by} at key ${JSON.stringify(key)} is past Number.MAX_SAFE_INTEGER, where integer sums ` +
+        'lose precision (an increment could vanish); store counters this large as a BigInt with update()',
+    )
+  }
+  return sum
+}
+
 /** Whether `key` falls inside the range of a `ListQuery` (prefix, start, end, after). */
 export function matchesQuery(key: string, query: Omit<ListQuery, 'limit' | 'values' | 'now'>): boolean {
   if (query.prefix !== undefined && !key.startsWith(query.prefix)) return false

@@ -26,4 +26,4 @@ export type {
   WriteRequest,
   WriteResult,
 } from './contract.js'
-export { matchesQuery, notANumber, prefixEnd, quotaCheck } from './helpers.js'
+export { incrSum, matchesQuery, notANumber, prefixEnd, quotaCheck } from './helpers.js'

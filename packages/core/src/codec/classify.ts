@@ -1,14 +1,20 @@
-import { SerializationError } from '../errors.js'
+import { CubbyError, SerializationError } from '../errors.js'
+import { needsEscape } from './escape.js'
 
 /** The value needs superjson (a non-JSON type, undefined, a cycle). */
 export const RICH = 1
 /** The value holds a Uint8Array somewhere. */
 export const HAS_BYTES = 2
+/** A plain object in the value has a key superjson refuses (`__proto__`, `constructor`, `prototype`); see `escape.ts`. */
+export const NEEDS_ESCAPE = 4
 
 /** Returns true for values a custom type registered on this cubby will serialize. */
 export type CustomTypeTest = (value: object) => boolean
 
-const MAX_DEPTH = 2000
+/** Deepest nesting the codec accepts (superjson recurses, so much deeper values would overflow the stack). */
+export const MAX_DEPTH = 1000
+/** Longest path shown in an error message; longer ones keep their start and end. */
+const MAX_PATH_CHARS = 200
 
 /** Carries the unstorable thing up the walk; each level adds its path segment (built only on failure). */
 class Unstorable {
@@ -20,18 +26,51 @@ class Unstorable {
 }
 
 /**
- * Walks `value` once and returns `RICH | HAS_BYTES` flags (0 = plain JSON), or throws `SerializationError`
- * naming the path of the first thing that cannot be stored.
+ * Walks `value` once and returns `RICH | HAS_BYTES | NEEDS_ESCAPE` flags (0 = plain JSON), or throws
+ * `SerializationError` naming the path of the first thing that cannot be stored. Anything the value itself throws
+ * while being read (a getter, a Proxy trap) also becomes a `SerializationError`, with the original as `cause`.
  */
 export function classify(value: unknown, isCustom: CustomTypeTest | undefined): number {
-  if (isCustom === undefined && isPlainJson(value, 0)) return 0
   try {
+    if (isCustom === undefined && isPlainJson(value, 0)) return 0
     return walk(value, isCustom, [])
   } catch (error) {
-    if (!(error instanceof Unstorable)) throw error
-    const path = `value${error.path.reverse().join('')}`
-    throw new SerializationError(`cannot store ${error.what} at ${path}; ${error.hint}`)
+    if (error instanceof Unstorable) {
+      throw new SerializationError(
+        `cannot store ${error.what} at ${shorten(`value${error.path.reverse().join('')}`)}; ${error.hint}`,
+      )
+    }
+    throw asSerializationError(error)
   }
+}
+
+/** Maps an error thrown while reading or serializing a value to a `SerializationError` (Cubby errors pass through). */
+export function asSerializationError(error: unknown): CubbyError {
+  if (error instanceof CubbyError) return error
+  if (error instanceof RangeError && /call stack/i.test(error.message)) {
+    return new SerializationError('cannot store the value: it is nested too deeply to serialize; flatten it', {
+      cause: error,
+    })
+  }
+  const detail = error instanceof Error ? error.message : typeof error
+  return new SerializationError(
+    `cannot serialize the value (${detail}); store plain data (no getters or proxies that throw or change)`,
+    { cause: error },
+  )
+}
+
+/** Keeps the start and end of a long path. */
+function shorten(path: string): string {
+  if (path.length <= MAX_PATH_CHARS) return path
+  return `${path.slice(0, MAX_PATH_CHARS / 2)}…${path.slice(-MAX_PATH_CHARS / 2)}`
+}
+
+/** A description of a Map key for a path, that never calls the key's own conversions (they may throw). */
+function describeKey(key: unknown): string {
+  if (typeof key === 'string') return JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}…` : key)
+  if (typeof key === 'number' || typeof key === 'boolean' || key === null || key === undefined) return String(key)
+  if (typeof key === 'bigint') return `${key}n`
+  return `<${typeof key}>`
 }
 
 /**
@@ -137,6 +176,7 @@ function walkRecord(record: Record<string, unknown>, isCustom: CustomTypeTest | 
   stack.push(record)
   let flags = 0
   for (const key of Object.keys(record)) {
+    if (needsEscape(key)) flags |= NEEDS_ESCAPE
     try {
       flags |= walk(record[key], isCustom, stack)
     } catch (error) {
@@ -154,7 +194,7 @@ function walkMap(map: Map<unknown, unknown>, isCustom: CustomTypeTest | undefine
     try {
       flags |= walk(key, isCustom, stack) | walk(value, isCustom, stack)
     } catch (error) {
-      throw tag(error, `.get(${typeof key === 'string' ? JSON.stringify(key) : String(key)})`)
+      throw tag(error, `.get(${describeKey(key)})`)
     }
   }
   stack.pop()

@@ -1,6 +1,7 @@
 import { SuperJSON } from 'superjson'
-import { InvalidConfigError, InvalidValueError, SerializationError } from '../errors.js'
-import { classify, HAS_BYTES } from './classify.js'
+import { InvalidConfigError, InvalidValueError } from '../errors.js'
+import { asSerializationError, classify, HAS_BYTES, NEEDS_ESCAPE, RICH } from './classify.js'
+import { escapeKeys, unescapeKeys } from './escape.js'
 import {
   asBuffer,
   FORMAT_VERSION,
@@ -8,10 +9,11 @@ import {
   KIND_BYTES,
   KIND_JSON,
   KIND_MIXED,
+  KIND_MIXED_ESCAPED,
   KIND_SUPERJSON,
+  KIND_SUPERJSON_ESCAPED,
   SUBTYPE_BUFFER,
   SUBTYPE_UINT8ARRAY,
-  SUPERJSON_HEADER,
 } from './format.js'
 
 /** JSON-compatible data, what a custom type serializes to. */
@@ -40,6 +42,8 @@ export class Codec {
   private readonly isCustom: ((value: object) => boolean) | undefined
   /** Blobs of the value being encoded or decoded; encode/decode are synchronous, so one slot suffices. */
   private blobs: Uint8Array[] = []
+  /** What custom types deserialized: opaque to key unescaping (see `escape.ts`). */
+  private readonly opaque = new WeakSet<object>()
 
   constructor(types: readonly CustomType[] = []) {
     const seen = new Set<string>()
@@ -55,7 +59,15 @@ export class Codec {
       }
       seen.add(type.name)
       this.superjson.registerCustom<unknown, JsonValue>(
-        { isApplicable: type.isApplicable, serialize: type.serialize, deserialize: type.deserialize },
+        {
+          isApplicable: type.isApplicable,
+          serialize: type.serialize,
+          deserialize: (json) => {
+            const value = type.deserialize(json)
+            if (typeof value === 'object' && value !== null) this.opaque.add(value)
+            return value
+          },
+        },
         type.name,
       )
     }
@@ -74,20 +86,32 @@ export class Codec {
     )
   }
 
-  /** Encodes a value, or throws `SerializationError`. */
+  /**
+   * Encodes a value, or throws `SerializationError` (also for anything the value throws while being read, such as a
+   * getter or a Proxy trap).
+   */
   encode(value: unknown): Buffer {
     const flags = classify(value, this.isCustom)
-    if (flags === 0) return Buffer.from(JSON_HEADER + JSON.stringify(value), 'utf8')
-    if (value instanceof Uint8Array) {
-      const out = Buffer.allocUnsafe(3 + value.byteLength)
-      out[0] = FORMAT_VERSION
-      out[1] = KIND_BYTES
-      out[2] = Buffer.isBuffer(value) ? SUBTYPE_BUFFER : SUBTYPE_UINT8ARRAY
-      out.set(value, 3)
-      return out
+    try {
+      if ((flags & (RICH | HAS_BYTES)) === 0) return Buffer.from(JSON_HEADER + JSON.stringify(value), 'utf8')
+      if (value instanceof Uint8Array) {
+        const out = Buffer.allocUnsafe(3 + value.byteLength)
+        out[0] = FORMAT_VERSION
+        out[1] = KIND_BYTES
+        out[2] = Buffer.isBuffer(value) ? SUBTYPE_BUFFER : SUBTYPE_UINT8ARRAY
+        out.set(value, 3)
+        return out
+      }
+      const escaped = (flags & NEEDS_ESCAPE) !== 0
+      const input = escaped ? escapeKeys(value, this.isCustom) : value
+      if (!(flags & HAS_BYTES)) {
+        const header = String.fromCharCode(FORMAT_VERSION, escaped ? KIND_SUPERJSON_ESCAPED : KIND_SUPERJSON)
+        return Buffer.from(header + this.superjson.stringify(input), 'utf8')
+      }
+      return this.encodeMixed(input, escaped ? KIND_MIXED_ESCAPED : KIND_MIXED)
+    } catch (error) {
+      throw asSerializationError(error)
     }
-    if (!(flags & HAS_BYTES)) return Buffer.from(SUPERJSON_HEADER + this.stringify(value), 'utf8')
-    return this.encodeMixed(value)
   }
 
   /** Decodes bytes written by `encode` into a fresh value. */
@@ -103,21 +127,22 @@ export class Codec {
         return JSON.parse(bytes.toString('utf8', 2))
       case KIND_SUPERJSON:
         return this.parse(bytes.toString('utf8', 2))
+      case KIND_SUPERJSON_ESCAPED:
+        return this.unescape(this.parse(bytes.toString('utf8', 2)))
       case KIND_BYTES:
         return copyBytes(bytes, 3, bytes.length, bytes[2]!)
       case KIND_MIXED:
         return this.decodeMixed(bytes)
+      case KIND_MIXED_ESCAPED:
+        return this.unescape(this.decodeMixed(bytes))
       default:
         throw new InvalidValueError(`stored value has unknown kind byte ${bytes[1]}; it was not written by Cubby`)
     }
   }
 
-  private stringify(value: unknown): string {
-    try {
-      return this.superjson.stringify(value)
-    } catch (error) {
-      throw new SerializationError(`cannot serialize value: ${(error as Error).message}`, { cause: error })
-    }
+  private unescape(value: unknown): unknown {
+    unescapeKeys(value, this.opaque)
+    return value
   }
 
   private parse(text: string): unknown {
@@ -131,16 +156,16 @@ export class Codec {
     }
   }
 
-  private encodeMixed(value: unknown): Buffer {
+  private encodeMixed(value: unknown, kind: number): Buffer {
     this.blobs = []
     try {
-      const json = Buffer.from(this.stringify(value), 'utf8')
+      const json = Buffer.from(this.superjson.stringify(value), 'utf8')
       const blobs = this.blobs
       let size = 2 + 4 + json.length + 4
       for (const blob of blobs) size += 5 + blob.byteLength
       const out = Buffer.allocUnsafe(size)
       out[0] = FORMAT_VERSION
-      out[1] = KIND_MIXED
+      out[1] = kind
       out.writeUInt32BE(json.length, 2)
       json.copy(out, 6)
       let at = 6 + json.length

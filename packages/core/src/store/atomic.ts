@@ -6,9 +6,9 @@ import type { ScopeContext } from './context.js'
 
 type Step =
   | { kind: 'check'; key: unknown; version: unknown }
-  | { kind: 'set'; key: unknown; value: unknown; ttl: unknown }
+  | { kind: 'set'; key: unknown; value: unknown; options: { ttl?: number } | undefined }
   | { kind: 'delete'; key: unknown }
-  | { kind: 'incr'; key: unknown; by: unknown; ttl: unknown }
+  | { kind: 'incr'; key: unknown; by: unknown; options: { ttl?: number } | undefined }
 
 /** Collects steps; everything is validated at `commit()`, so a bad step rejects the commit and nothing is written. */
 export class Atomic implements AtomicBatch {
@@ -23,7 +23,7 @@ export class Atomic implements AtomicBatch {
   }
 
   set(key: string, value: unknown, options?: { ttl?: number }): AtomicBatch {
-    this.steps.push({ kind: 'set', key, value, ttl: options?.ttl })
+    this.steps.push({ kind: 'set', key, value, options })
     return this
   }
 
@@ -33,7 +33,7 @@ export class Atomic implements AtomicBatch {
   }
 
   incr(key: string, by = 1, options?: { ttl?: number }): AtomicBatch {
-    this.steps.push({ kind: 'incr', key, by, ttl: options?.ttl })
+    this.steps.push({ kind: 'incr', key, by, options })
     return this
   }
 
@@ -52,16 +52,18 @@ export class Atomic implements AtomicBatch {
       } else if (step.kind === 'delete') {
         ops.push({ type: 'delete', key })
       } else if (step.kind === 'set') {
+        const { ttl } = scope.options('atomic.set', step.options, ['ttl'])
         const op: WriteOp = { type: 'set', key, value: scope.encode(key, step.value) }
-        const expiresAt = scope.expiry('atomic.set.ttl', step.ttl, now)
+        const expiresAt = scope.expiry('atomic.set.ttl', ttl, now)
         if (expiresAt !== undefined) op.expiresAt = expiresAt
         ops.push(op)
       } else {
         if (typeof step.by !== 'number' || !Number.isFinite(step.by)) {
           throw new InvalidConfigError('atomic.incr.by', `must be a finite number, got ${describe(step.by)}`)
         }
+        const { ttl } = scope.options('atomic.incr', step.options, ['ttl'])
         const op: WriteOp = { type: 'incr', key, by: step.by }
-        const expiresAt = scope.expiry('atomic.incr.ttl', step.ttl, now)
+        const expiresAt = scope.expiry('atomic.incr.ttl', ttl, now)
         if (expiresAt !== undefined) op.expiresAt = expiresAt
         ops.push(op)
       }

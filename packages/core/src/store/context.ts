@@ -3,6 +3,10 @@ import type { Engine } from '../engine.js'
 import { InvalidConfigError, SerializationError, UnsupportedError, ValueTooLargeError } from '../errors.js'
 import { assertKey } from '../keys.js'
 import { describe } from '../limits.js'
+import { encodeScopePath } from '../scope-path.js'
+
+/** The latest expiry a TTL may give: the largest time a `Date` can hold (year 275760), well below 2^53. */
+export const MAX_EXPIRES_AT = 8.64e15
 
 /**
  * One scope of one cubby, with the validation helpers every store operation uses.
@@ -10,6 +14,7 @@ import { describe } from '../limits.js'
  */
 export class ScopeContext {
   private rules: QuotaRule[] | undefined
+  private tag: string | undefined
 
   constructor(
     readonly engine: Engine,
@@ -20,6 +25,12 @@ export class ScopeContext {
   get quotaRules(): QuotaRule[] {
     this.rules ??= this.engine.quotas.rulesFor(this.path)
     return this.rules
+  }
+
+  /** A short tag of this scope's path, stored in cursors so a cursor of another scope is refused. */
+  get cursorTag(): string {
+    this.tag ??= fnv1a(encodeScopePath(this.path))
+    return this.tag
   }
 
   key(key: unknown): string {
@@ -53,7 +64,14 @@ export class ScopeContext {
     if (!this.engine.backend.capabilities.ttl) {
       throw new UnsupportedError(`the ${this.engine.backend.name} backend does not support TTL (${field})`)
     }
-    return now + Math.ceil(ttl)
+    const expiresAt = now + Math.ceil(ttl)
+    if (expiresAt > MAX_EXPIRES_AT) {
+      throw new InvalidConfigError(
+        field,
+        `${ttl} ms is too long: the key would expire after the latest time a Date can hold; omit ttl for no expiry`,
+      )
+    }
+    return expiresAt
   }
 
   /** Validates an `ifVersion` / `check` version. */
@@ -71,23 +89,54 @@ export class ScopeContext {
     throw new InvalidConfigError(field, `must be a string, got ${describe(value)}`)
   }
 
-  /** Validates an options argument (undefined or a plain object). */
-  options<T extends object>(field: string, options: T | undefined): Partial<T> {
+  /**
+   * Validates an options argument of `action`: undefined, or an object whose own keys are all in `known` (a typo
+   * such as `ifVerison` must not silently turn a conditional write into a plain one). `what` names the argument.
+   */
+  options<T extends object>(
+    action: string,
+    options: T | undefined,
+    known: readonly (keyof T & string)[],
+    what = 'options',
+  ): Partial<T> {
     if (options === undefined) return {}
-    if (typeof options !== 'object' || options === null) throw new InvalidConfigError(field, 'must be an object')
+    if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+      throw new InvalidConfigError(`${action}.${what}`, `must be an object, got ${describe(options)}`)
+    }
+    for (const name of Object.keys(options)) {
+      if (!(known as readonly string[]).includes(name)) {
+        throw new InvalidConfigError(
+          `${action}.${name}`,
+          `is not an option of ${action}() (known: ${known.join(', ')}); check its spelling`,
+        )
+      }
+    }
     return options
   }
 
-  /** Sends a write batch to the backend. */
+  /** Throws the error for a batch over `limits.maxBatchSize`; `count` says how many operations it had. */
+  tooMany(action: string, count: string): never {
+    throw new InvalidConfigError(
+      action,
+      `has ${count} operations, over limits.maxBatchSize (${this.engine.limits.maxBatchSize}); split it`,
+    )
+  }
+
+  /** Sends a write batch to the backend. The arrays are not touched afterwards, so the backend may keep them. */
   write(action: string, checks: WriteCheck[], ops: WriteOp[], now: number): Promise<WriteResult> {
-    if (ops.length > this.engine.limits.maxBatchSize) {
-      throw new InvalidConfigError(
-        action,
-        `has ${ops.length} operations, over limits.maxBatchSize (${this.engine.limits.maxBatchSize}); split it`,
-      )
-    }
+    if (ops.length > this.engine.limits.maxBatchSize) this.tooMany(action, String(ops.length))
     return this.engine.call(() =>
       this.engine.backend.write({ scope: this.path, checks, ops, quotas: this.quotaRules, now }),
     )
   }
+}
+
+/** 32-bit FNV-1a of a string's UTF-16 units, in base 36. */
+function fnv1a(text: string): string {
+  let hash = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i)
+    hash = Math.imul(hash, 0x01000193)
+  }
+  return (hash >>> 0).toString(36)
 }

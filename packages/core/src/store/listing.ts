@@ -1,23 +1,37 @@
 import type { ListQuery } from '../backend/contract.js'
 import { InvalidConfigError } from '../errors.js'
+import { isValidKey, utf8Length } from '../keys.js'
 import { checkInteger, describe } from '../limits.js'
 import type { Entry, IterateOptions, KeyInfo, ListOptions, ListPage, ScopesOptions, ScopesPage } from '../types.js'
 import type { ScopeContext } from './context.js'
 import { toEntry } from './reads.js'
 
 const DEFAULT_PAGE = 100
+const CURSOR_FORMAT = 2
+const RANGE_OPTIONS = ['prefix', 'start', 'end', 'reverse'] as const
 
-/** Cursors are opaque to users: base64url of `[1, kind, last]` so a cursor from another call is rejected. */
-function encodeCursor(kind: string, last: string): string {
-  return Buffer.from(JSON.stringify([1, kind, last]), 'utf8').toString('base64url')
+/**
+ * Cursors are opaque to users: base64url of `[2, kind, last, scope]`, where `kind` is the listing and its order and
+ * `scope` a tag of the scope path, so a cursor from another call, order or scope is rejected.
+ */
+function encodeCursor(scope: ScopeContext, kind: string, last: string): string {
+  return Buffer.from(JSON.stringify([CURSOR_FORMAT, kind, last, scope.cursorTag]), 'utf8').toString('base64url')
 }
 
-function decodeCursor(field: string, kind: string, cursor: unknown): string | undefined {
+/** The key a cursor continues after, checked like a key (a forged cursor must not reach the backend). */
+function decodeCursor(scope: ScopeContext, field: string, kind: string, cursor: unknown): string | undefined {
   if (cursor === undefined) return undefined
-  if (typeof cursor === 'string') {
+  if (typeof cursor === 'string' && cursor.length <= 8 * scope.engine.limits.maxKeyBytes + 256) {
     try {
       const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
-      if (Array.isArray(parsed) && parsed[0] === 1 && parsed[1] === kind && typeof parsed[2] === 'string')
+      if (
+        Array.isArray(parsed) &&
+        parsed.length === 4 &&
+        parsed[0] === CURSOR_FORMAT &&
+        parsed[1] === kind &&
+        parsed[3] === scope.cursorTag &&
+        isValidKey(parsed[2], scope.engine.limits.maxKeyBytes)
+      )
         return parsed[2]
     } catch {
       // fall through to the error below
@@ -25,7 +39,7 @@ function decodeCursor(field: string, kind: string, cursor: unknown): string | un
   }
   throw new InvalidConfigError(
     field,
-    `is not a cursor from a previous ${kind.startsWith('list') ? 'list' : 'scopes'} page with the same order (got ${describe(cursor)})`,
+    `is not a cursor from a previous ${kind.startsWith('list') ? 'list' : 'scopes'} page of this scope with the same order (got ${describe(cursor)}); start again without a cursor`,
   )
 }
 
@@ -36,11 +50,8 @@ function rangeQuery(
 ): Omit<ListQuery, 'limit' | 'values' | 'now'> {
   const query: Omit<ListQuery, 'limit' | 'values' | 'now'> = { reverse: false }
   for (const bound of ['prefix', 'start', 'end'] as const) {
-    const value = scope.optionalString(`${action}.${bound}`, options[bound])
-    if (value !== undefined) {
-      if (!value.isWellFormed()) throw new InvalidConfigError(`${action}.${bound}`, 'is not well-formed Unicode')
-      if (value !== '' || bound !== 'prefix') query[bound] = value
-    }
+    const value = checkBound(scope, `${action}.${bound}`, options[bound])
+    if (value !== undefined && (value !== '' || bound !== 'prefix')) query[bound] = value
   }
   if (options.reverse !== undefined && typeof options.reverse !== 'boolean') {
     throw new InvalidConfigError(`${action}.reverse`, `must be a boolean, got ${describe(options.reverse)}`)
@@ -49,36 +60,56 @@ function rangeQuery(
   return query
 }
 
+/**
+ * Validates a key bound (`prefix`, `start`, `end`, a watch prefix): a well-formed string of at most
+ * `limits.maxKeyBytes` UTF-8 bytes (no longer key exists, so a longer bound only hides a mistake).
+ */
+export function checkBound(scope: ScopeContext, field: string, value: unknown): string | undefined {
+  const text = scope.optionalString(field, value)
+  if (text === undefined) return undefined
+  if (!text.isWellFormed()) throw new InvalidConfigError(field, 'is not well-formed Unicode (it has a lone surrogate)')
+  const max = scope.engine.limits.maxKeyBytes
+  if (text.length * 3 > max && utf8Length(text) > max) {
+    throw new InvalidConfigError(
+      field,
+      `is ${utf8Length(text)} UTF-8 bytes, longer than any key (limits.maxKeyBytes ${max})`,
+    )
+  }
+  return text
+}
+
 function pageSize(scope: ScopeContext, field: string, value: unknown): number {
   if (value === undefined) return Math.min(DEFAULT_PAGE, scope.engine.limits.maxPageSize)
   return checkInteger(field, value, 1, scope.engine.limits.maxPageSize)
 }
 
+/** `KVStore.list`: asks the backend for one entry more than the page, to know whether a cursor is needed. */
 export async function list<T>(scope: ScopeContext, options?: ListOptions): Promise<ListPage<Entry<T> | KeyInfo>> {
-  const opts = scope.options('list.options', options)
+  const opts = scope.options('list', options, [...RANGE_OPTIONS, 'limit', 'cursor', 'values'])
   const range = rangeQuery(scope, 'list', opts)
   const limit = pageSize(scope, 'list.limit', opts.limit)
   if (opts.values !== undefined && typeof opts.values !== 'boolean') {
     throw new InvalidConfigError('list.values', `must be a boolean, got ${describe(opts.values)}`)
   }
   const kind = range.reverse ? 'list-desc' : 'list-asc'
-  const after = decodeCursor('list.cursor', kind, opts.cursor)
+  const after = decodeCursor(scope, 'list.cursor', kind, opts.cursor)
   const query: ListQuery = { ...range, limit: limit + 1, values: opts.values !== false, now: scope.engine.clock() }
   if (after !== undefined) query.after = after
   const rows = await scope.engine.call(() => scope.engine.backend.list(scope.path, query))
   const more = rows.length > limit
   const page = more ? rows.slice(0, limit) : rows
   const entries = page.map((row) => toEntry<T>(scope, row))
-  return more ? { entries, cursor: encodeCursor(kind, page[page.length - 1]!.key) } : { entries }
+  return more ? { entries, cursor: encodeCursor(scope, kind, page[page.length - 1]!.key) } : { entries }
 }
 
+/** `KVStore.entries` / `keys`: pages through the range, stopping at the first short (so final) page. */
 export async function* iterate<T>(
   scope: ScopeContext,
   options: IterateOptions | undefined,
   values: boolean,
 ): AsyncGenerator<Entry<T> | KeyInfo> {
-  const opts = scope.options(values ? 'entries.options' : 'keys.options', options)
   const action = values ? 'entries' : 'keys'
+  const opts = scope.options(action, options, [...RANGE_OPTIONS, 'limit', 'pageSize'])
   const range = rangeQuery(scope, action, opts)
   const size = pageSize(scope, `${action}.pageSize`, opts.pageSize)
   let remaining = opts.limit === undefined ? Number.POSITIVE_INFINITY : checkInteger(`${action}.limit`, opts.limit, 0)
@@ -95,14 +126,15 @@ export async function* iterate<T>(
   }
 }
 
+/** `KVStore.scopes`: one page of child scope names, with a cursor while more remain. */
 export async function scopes(scope: ScopeContext, options?: ScopesOptions): Promise<ScopesPage> {
-  const opts = scope.options('scopes.options', options)
+  const opts = scope.options('scopes', options, ['limit', 'cursor'])
   const limit = pageSize(scope, 'scopes.limit', opts.limit)
-  const after = decodeCursor('scopes.cursor', 'scopes', opts.cursor)
+  const after = decodeCursor(scope, 'scopes.cursor', 'scopes', opts.cursor)
   const now = scope.engine.clock()
   const query = after === undefined ? { limit: limit + 1, now } : { after, limit: limit + 1, now }
   const names = await scope.engine.call(() => scope.engine.backend.scopes(scope.path, query))
   if (names.length <= limit) return { names }
   const page = names.slice(0, limit)
-  return { names: page, cursor: encodeCursor('scopes', page[page.length - 1]!) }
+  return { names: page, cursor: encodeCursor(scope, 'scopes', page[page.length - 1]!) }
 }

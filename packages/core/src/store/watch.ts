@@ -3,6 +3,7 @@ import { asCubbyError, InvalidConfigError, UnsupportedError, WatchOverflowError 
 import { checkInteger } from '../limits.js'
 import type { Watch, WatchFilter, WatchOptions } from '../types.js'
 import type { ScopeContext } from './context.js'
+import { checkBound } from './listing.js'
 
 const DEFAULT_MAX_BUFFERED = 10_000
 
@@ -34,7 +35,9 @@ export class ScopeWatch implements Watch {
     try {
       this.start(filter, options)
       const subscription = this.subscription!
-      this.ready = subscription.ready.catch((error: unknown) => {
+      // A backend that does not bound its own waits gets `timeoutMs` to start observing.
+      const ready = scope.engine.bound(Promise.resolve(subscription.ready), 'starting the watch')
+      this.ready = ready.catch((error: unknown) => {
         const failure = asCubbyError(error, 'watch')
         this.fail(failure)
         throw failure
@@ -49,13 +52,13 @@ export class ScopeWatch implements Watch {
 
   private start(filter: WatchFilter | undefined, options: WatchOptions | undefined): void {
     const { scope } = this
-    const f = scope.options('watch.filter', filter)
-    const o = scope.options('watch.options', options)
+    const f = scope.options('watch', filter, ['prefix', 'keys'], 'filter')
+    const o = scope.options('watch', options, ['signal', 'maxBuffered'])
     scope.engine.assertOpen()
     if (!scope.engine.backend.capabilities.watch) {
       throw new UnsupportedError(`the ${scope.engine.backend.name} backend does not support watch`)
     }
-    const prefix = scope.optionalString('watch.prefix', f.prefix)
+    const prefix = checkBound(scope, 'watch.prefix', f.prefix)
     let keys: Set<string> | undefined
     if (f.keys !== undefined) {
       if (!Array.isArray(f.keys)) throw new InvalidConfigError('watch.keys', 'must be an array of keys')
@@ -73,10 +76,22 @@ export class ScopeWatch implements Watch {
       this.signal = o.signal
       o.signal.addEventListener('abort', this.onAbort, { once: true })
     }
-    this.subscription = scope.engine.backend.watch(scope.path, {
+    const subscription = scope.engine.backend.watch(scope.path, {
       event: (event) => this.push(event),
       error: (error) => this.fail(asCubbyError(error, 'watch')),
     })
+    if (typeof subscription !== 'object' || subscription === null || typeof subscription.close !== 'function') {
+      throw new InvalidConfigError(
+        'backend',
+        `the ${scope.engine.backend.name} backend's watch() returned no subscription`,
+      )
+    }
+    this.subscription = subscription
+    if (this.done) {
+      // The backend reported an error before watch() returned: finish() could not close the subscription then.
+      subscription.close()
+      return
+    }
     scope.engine.watches.add(this)
   }
 

@@ -7,8 +7,9 @@ import type { ScopeContext } from './context.js'
 /** Shared empty preconditions (backends must not mutate request arrays). */
 const NO_CHECKS: WriteCheck[] = []
 
+/** `KVStore.set`: one set op, with an `ifVersion` check when given; resolves to the new version. */
 export async function set(scope: ScopeContext, key: string, value: unknown, options?: SetOptions): Promise<string> {
-  const opts = scope.options('set.options', options)
+  const opts = scope.options('set', options, ['ttl', 'ifVersion'])
   const valid = scope.key(key)
   const now = scope.engine.clock()
   const op: WriteOp = { type: 'set', key: valid, value: scope.encode(valid, value) }
@@ -21,8 +22,9 @@ export async function set(scope: ScopeContext, key: string, value: unknown, opti
   return result.results[0]!.version!
 }
 
+/** `KVStore.delete`: one delete op, with an `ifVersion` check when given. */
 export async function del(scope: ScopeContext, key: string, options?: DeleteOptions): Promise<boolean> {
-  const opts = scope.options('delete.options', options)
+  const opts = scope.options('delete', options, ['ifVersion'])
   const valid = scope.key(key)
   const checks =
     opts.ifVersion === undefined
@@ -33,8 +35,9 @@ export async function del(scope: ScopeContext, key: string, options?: DeleteOpti
   return result.results[0]!.existed
 }
 
+/** `KVStore.incr`: one incr op; the backend computes the sum (with `incrSum`). */
 export async function incr(scope: ScopeContext, key: string, by = 1, options?: IncrOptions): Promise<number> {
-  const opts = scope.options('incr.options', options)
+  const opts = scope.options('incr', options, ['ttl'])
   const valid = scope.key(key)
   if (typeof by !== 'number' || !Number.isFinite(by)) {
     throw new InvalidConfigError('incr.by', `must be a finite number, got ${describe(by)}`)
@@ -48,12 +51,13 @@ export async function incr(scope: ScopeContext, key: string, by = 1, options?: I
   return result.results[0]!.number!
 }
 
+/** `KVStore.setMany`: one batch of set ops, counted against `maxBatchSize` while the entries are read. */
 export async function setMany(
   scope: ScopeContext,
   entries: Iterable<readonly [string, unknown]> | Record<string, unknown>,
   options?: SetManyOptions,
 ): Promise<void> {
-  const opts = scope.options('setMany.options', options)
+  const opts = scope.options('setMany', options, ['ttl'])
   if (typeof entries !== 'object' || entries === null) {
     throw new InvalidConfigError('setMany.entries', 'must be an iterable of [key, value] pairs or a plain object')
   }
@@ -61,7 +65,10 @@ export async function setMany(
   const now = scope.engine.clock()
   const expiresAt = scope.expiry('setMany.ttl', opts.ttl, now)
   const ops: WriteOp[] = []
+  const max = scope.engine.limits.maxBatchSize
   for (const pair of pairs as Iterable<readonly [string, unknown]>) {
+    // Count while iterating, so an endless generator fails at once instead of filling memory.
+    if (ops.length === max) scope.tooMany('setMany', `more than ${max}`)
     if (!Array.isArray(pair) || pair.length !== 2) {
       throw new InvalidConfigError('setMany.entries', 'each entry must be a [key, value] pair')
     }
@@ -73,8 +80,10 @@ export async function setMany(
   if (ops.length > 0) await scope.write('setMany', NO_CHECKS, ops, now)
 }
 
+/** `KVStore.deleteMany`: one batch of delete ops; resolves to how many keys existed. */
 export async function deleteMany(scope: ScopeContext, keys: readonly string[]): Promise<number> {
   if (!Array.isArray(keys)) throw new InvalidConfigError('deleteMany.keys', 'must be an array of keys')
+  if (keys.length > scope.engine.limits.maxBatchSize) scope.tooMany('deleteMany', String(keys.length))
   const ops: WriteOp[] = keys.map((key) => ({ type: 'delete', key: scope.key(key) }))
   if (ops.length === 0) return 0
   const result = await scope.write('deleteMany', NO_CHECKS, ops, scope.engine.clock())
@@ -89,13 +98,14 @@ function backoff(attempt: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling))
 }
 
+/** `KVStore.update`: read, `fn`, conditional write; retried with backoff until it commits or runs out of retries. */
 export async function update<T>(
   scope: ScopeContext,
   key: string,
   fn: (current: T | undefined) => T | undefined | Promise<T | undefined>,
   options?: UpdateOptions,
 ): Promise<T | undefined> {
-  const opts = scope.options('update.options', options)
+  const opts = scope.options('update', options, ['ttl', 'maxRetries'])
   const valid = scope.key(key)
   if (typeof fn !== 'function') throw new InvalidConfigError('update.fn', 'must be a function (current) => next')
   const maxRetries = opts.maxRetries ?? Number.POSITIVE_INFINITY
