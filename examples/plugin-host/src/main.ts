@@ -5,7 +5,7 @@
  * SIGINT / SIGTERM.
  */
 import type { AddressInfo } from 'node:net'
-import { DEFAULT_URL, openCubby } from '@cubby/core'
+import { type Cubby, CubbyError, DEFAULT_URL, openCubby } from '@cubby/core'
 import { banner } from './banner.js'
 import { samplePlugins } from './plugins/index.js'
 import { createHost } from './server.js'
@@ -19,11 +19,20 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 }
 
 const url = process.env.CUBBY_URL || DEFAULT_URL
-const cubby = await openCubby({
-  url,
-  // Caps that keep one plugin or one user from filling the disk: over them, writes answer 413.
-  quotas: { plugin: { maxBytes: 512 * MiB }, user: { maxBytes: 16 * MiB } },
-})
+const shownUrl = url.replace(/:[^:@/]*@/, ':***@')
+let cubby: Cubby
+try {
+  cubby = await openCubby({
+    url,
+    // Caps that keep one plugin or one user from filling the disk: over them, writes answer 413.
+    quotas: { plugin: { maxBytes: 512 * MiB }, user: { maxBytes: 16 * MiB } },
+  })
+} catch (error) {
+  // One line, like the CLI: a bad CUBBY_URL or a store that is down is not a crash.
+  const code = error instanceof CubbyError ? `${error.code}: ` : ''
+  console.error(`cannot open the store ${shownUrl}: ${code}${error instanceof Error ? error.message : String(error)}`)
+  process.exit(1)
+}
 const host = createHost({ cubby, plugins: samplePlugins, adminToken: process.env.ADMIN_TOKEN || undefined })
 
 host.server.on('error', async (error) => {
@@ -34,7 +43,7 @@ host.server.on('error', async (error) => {
 host.server.listen(port, hostname, () => {
   const address = host.server.address() as AddressInfo
   const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address
-  console.log(banner(`http://${shown}:${address.port}`, cubby.backend.name, url.replace(/:[^:@/]*@/, ':***@')))
+  console.log(banner(`http://${shown}:${address.port}`, cubby.backend.name, shownUrl))
 })
 
 let stopping = false

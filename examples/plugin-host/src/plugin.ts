@@ -26,20 +26,23 @@ export interface PluginRequest {
   params: Record<string, string>
   query: URLSearchParams
   headers: IncomingHttpHeaders
-  /** The user named by the `x-user` header, if any (the ambient `user` store is bound to it). */
+  /** The user named by the `x-user` header (UTF-8), if any (the ambient `user` store is bound to it). */
   user: string | undefined
   /** Aborted when the client goes away or the host shuts down. */
   signal: AbortSignal
-  /** The raw body (at most the host's `maxBodyBytes`, else 413). */
+  /** The raw body (at most the host's `maxBodyBytes`, else 413; 503 while too many uploads are being read). */
   body(): Promise<Buffer>
   /** The body parsed as JSON (400 when it is not). */
   json(): Promise<unknown>
 }
 
-/** A reply: JSON, raw bytes, a Server-Sent Events stream, or an empty 204. */
+/**
+ * A reply: JSON, raw bytes (with their content type and optional extra headers, e.g. `content-disposition`), a
+ * Server-Sent Events stream, or an empty 204.
+ */
 export type Reply =
   | { status?: number; json: unknown }
-  | { status?: number; body: Uint8Array | string; type: string }
+  | { status?: number; body: Uint8Array | string; type: string; headers?: Record<string, string> }
   | { events: AsyncIterable<ServerEvent> }
   | { status: 204 }
 

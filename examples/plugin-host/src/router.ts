@@ -1,4 +1,5 @@
 import type { Handler, Plugin } from './plugin.js'
+import { decodeSegment } from './request.js'
 
 /** Paths the host itself answers. */
 const RESERVED = new Set(['admin', 'health'])
@@ -59,15 +60,13 @@ export class Router {
     }))
   }
 
-  /** The route for a request, `'method'` when the path exists for other methods only, or undefined. */
+  /**
+   * The route for a request, `'method'` when the path exists for other methods only, or undefined. Throws a 400
+   * `HttpError` for a path segment that is not valid UTF-8 percent-encoding (`%zz`, an encoded lone surrogate).
+   */
   match(method: string, pathname: string): Match | 'method' | undefined {
     const [id, ...rest] = pathname.split('/').filter(Boolean)
-    let decoded: string[]
-    try {
-      decoded = rest.map(decodeURIComponent)
-    } catch {
-      return undefined
-    }
+    const decoded = rest.map(decodeSegment)
     let pathMatched = false
     for (const route of this.routes) {
       if (route.plugin.id !== id || route.segments.length !== decoded.length) continue

@@ -3,6 +3,7 @@ import { type Cubby, DEFAULT_WORKSPACE } from '@cubby/core'
 import { Admin } from './admin.js'
 import { errorReply } from './http-errors.js'
 import { badRequest, HttpError, type Plugin, type PluginRequest, type Reply } from './plugin.js'
+import { BodyBudget, bodyReader, decodeSegment, isClientGone, utf8Header } from './request.js'
 import { Router } from './router.js'
 import { sendEvents } from './sse.js'
 
@@ -11,15 +12,20 @@ export interface HostOptions {
   /** The open store every plugin's data lives in. */
   cubby: Cubby
   plugins: readonly Plugin[]
-  /** Largest request body accepted; larger ones get 413. @default 8 MiB */
+  /**
+   * Largest request body accepted; larger ones get 413 before they are read in full.
+   * @default the cubby's `limits.maxValueBytes` (4 MiB by default): a larger body could never be stored as a value
+   */
   maxBodyBytes?: number
-  /** Header naming the user. @default 'x-user' */
+  /** Bytes that the bodies of all requests being read may hold together; past it, uploads get 503. @default 64 MiB */
+  maxBufferedBodyBytes?: number
+  /** Header naming the user (its value is read as UTF-8). @default 'x-user' */
   userHeader?: string
-  /** Header naming the workspace. @default 'x-workspace' (absent = the `default` workspace) */
+  /** Header naming the workspace (UTF-8). @default 'x-workspace' (absent = the `default` workspace) */
   workspaceHeader?: string
   /** Enables `/admin/*` (usage per plugin, deleting a user's data) for `authorization: Bearer <token>`. @default off */
   adminToken?: string
-  /** Where unexpected errors are logged. @default console.error */
+  /** Where unexpected errors are logged (clients that hang up mid-request are not). @default console.error */
   log?: (message: string, error: unknown) => void
 }
 
@@ -42,7 +48,8 @@ export function createHost(options: HostOptions): Host {
     options.plugins.map((plugin) => plugin.id),
     options.adminToken,
   )
-  const maxBody = options.maxBodyBytes ?? 8 * 1024 * 1024
+  const maxBody = options.maxBodyBytes ?? options.cubby.limits.maxValueBytes
+  const budget = new BodyBudget(options.maxBufferedBodyBytes ?? 64 * 1024 * 1024)
   const userHeader = options.userHeader ?? 'x-user'
   const workspaceHeader = options.workspaceHeader ?? 'x-workspace'
   const log = options.log ?? ((message, error) => console.error(message, error))
@@ -71,18 +78,20 @@ export function createHost(options: HostOptions): Host {
     const url = new URL(req.url ?? '/', 'http://host')
     const method = req.method ?? 'GET'
     try {
-      if (method === 'GET' && (url.pathname === '/' || url.pathname === '')) {
+      // HEAD is answered like GET; Node leaves out the body.
+      const read = method === 'GET' || method === 'HEAD'
+      if (read && (url.pathname === '/' || url.pathname === '')) {
         return sendJson(res, 200, { backend: options.cubby.backend.name, plugins: router.describe() })
       }
-      if (method === 'GET' && url.pathname === '/health') return sendJson(res, 200, { ok: true })
+      if (read && url.pathname === '/health') return sendJson(res, 200, { ok: true })
       if (url.pathname.startsWith('/admin/')) return await handleAdmin(req, res, method, url.pathname)
       const match = router.match(method, url.pathname)
       if (match === 'method')
         throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${url.pathname}`)
       if (!match) throw new HttpError(404, 'NOT_FOUND', `no route ${method} ${url.pathname}; GET / lists them`)
-      const user = header(req, userHeader)
-      const workspace = header(req, workspaceHeader)
-      const body = bodyReader(req, maxBody)
+      const user = utf8Header(req, userHeader)
+      const workspace = utf8Header(req, workspaceHeader)
+      const body = bodyReader(req, maxBody, budget)
       const request: PluginRequest = {
         method,
         path: match.path,
@@ -109,6 +118,8 @@ export function createHost(options: HostOptions): Host {
       // The whole reply, event streams included, runs in the plugin's context.
       await options.cubby.run(context, async () => send(res, await match.handler(request), signal))
     } catch (error) {
+      // A client that hung up (an aborted upload, a closed tab) is not an error of ours, and gets no reply.
+      if (isClientGone(error, req)) return void res.destroy()
       const reply = errorReply(error, userHeader)
       if (!reply.expected) log(`plugin host: ${method} ${url.pathname} failed`, error)
       if (res.headersSent) return void res.destroy()
@@ -120,11 +131,11 @@ export function createHost(options: HostOptions): Host {
 
   async function handleAdmin(req: IncomingMessage, res: ServerResponse, method: string, path: string): Promise<void> {
     admin.authorize(req)
-    const workspace = header(req, workspaceHeader) ?? DEFAULT_WORKSPACE
+    const workspace = utf8Header(req, workspaceHeader) ?? DEFAULT_WORKSPACE
     if (method === 'GET' && path === '/admin/usage') return sendJson(res, 200, await admin.usage(workspace))
     const user = /^\/admin\/users\/([^/]+)$/.exec(path)?.[1]
     if (method === 'DELETE' && user !== undefined) {
-      return sendJson(res, 200, await admin.dropUser(workspace, decodeURIComponent(user)))
+      return sendJson(res, 200, await admin.dropUser(workspace, decodeSegment(user)))
     }
     throw new HttpError(404, 'NOT_FOUND', 'admin routes: GET /admin/usage, DELETE /admin/users/:user')
   }
@@ -135,7 +146,12 @@ export function createHost(options: HostOptions): Host {
     if ('json' in reply) return sendJson(res, reply.status ?? 200, reply.json)
     if ('body' in reply) {
       const bytes = typeof reply.body === 'string' ? Buffer.from(reply.body) : reply.body
-      res.writeHead(reply.status ?? 200, { 'content-type': reply.type, 'content-length': bytes.byteLength })
+      res.writeHead(reply.status ?? 200, {
+        ...reply.headers,
+        'content-type': reply.type,
+        'content-length': bytes.byteLength,
+        'x-content-type-options': 'nosniff',
+      })
       res.end(bytes)
       return
     }
@@ -165,42 +181,12 @@ export function createHost(options: HostOptions): Host {
   }
 }
 
-/** A header's value; undefined when absent or empty. */
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name]
-  const text = Array.isArray(value) ? value[0] : value
-  return text === undefined || text === '' ? undefined : text
-}
-
 function sendJson(res: ServerResponse, status: number, data: unknown): void {
   const text = JSON.stringify(data)
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),
+    'x-content-type-options': 'nosniff',
   })
   res.end(text)
-}
-
-/** Reads the body once (later calls get the same bytes), refusing more than `limit` bytes with 413. */
-function bodyReader(req: IncomingMessage, limit: number): () => Promise<Buffer> {
-  let read: Promise<Buffer> | undefined
-  return () => {
-    read ??= (async () => {
-      const declared = Number(req.headers['content-length'])
-      if (declared > limit) throw tooLarge(limit)
-      const chunks: Buffer[] = []
-      let size = 0
-      for await (const chunk of req as AsyncIterable<Buffer>) {
-        size += chunk.byteLength
-        if (size > limit) throw tooLarge(limit)
-        chunks.push(chunk)
-      }
-      return Buffer.concat(chunks, size)
-    })()
-    return read
-  }
-}
-
-function tooLarge(limit: number): HttpError {
-  return new HttpError(413, 'PAYLOAD_TOO_LARGE', `the request body is over ${limit} bytes`)
 }

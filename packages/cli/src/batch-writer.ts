@@ -1,4 +1,4 @@
-import { type Cubby, DEFAULT_LIMITS, InvalidKeyError, InvalidValueError, ValueTooLargeError } from '@cubby/core'
+import { type Cubby, InvalidKeyError, InvalidValueError, type Limits, ValueTooLargeError } from '@cubby/core'
 import type { Backend, WriteOp } from '@cubby/core/backend'
 import { call } from './raw.js'
 
@@ -8,8 +8,10 @@ export interface BatchWriterOptions {
   batchSize?: number
   /** Value bytes per write, so batches of large values stay small. @default 8 MiB */
   batchBytes?: number
-  /** Called after each batch with the number of entries it handled (written or skipped as expired). */
+  /** Called after each batch with the number of entries it handled (written or skipped as expired). @default none */
   onProgress?: (entries: number) => void
+  /** Validate every entry but write nothing (`import --dry-run`); `written` counts what would be written. @default false */
+  dryRun?: boolean
 }
 
 /** What a `BatchWriter` did. */
@@ -22,7 +24,8 @@ export interface WriteStats {
 
 /**
  * Writes encoded entries to a backend in all-or-nothing batches, one scope per batch, each entry with its own
- * expiry. Keys and scopes are validated as core would (the backend contract expects valid input); values are written
+ * expiry. Keys, scopes and value sizes are validated as core would, against the limits of the opened `cubby`
+ * (`openCubby({ limits })`, `--option limits=…`), since the backend contract expects valid input; values are written
  * byte for byte. Consecutive entries of one scope share a batch, so a scope-ordered stream (an export) makes few
  * round trips.
  */
@@ -33,6 +36,7 @@ export class BatchWriter {
   private bytes = 0
   private readonly batchSize: number
   private readonly batchBytes: number
+  private readonly limits: Readonly<Limits>
 
   constructor(
     private readonly cubby: Cubby,
@@ -41,6 +45,7 @@ export class BatchWriter {
   ) {
     this.batchSize = options.batchSize ?? 500
     this.batchBytes = options.batchBytes ?? 8 * 1024 * 1024
+    this.limits = cubby.limits
   }
 
   /** Queues one entry, writing the pending batch first when the scope changes or the batch is full. */
@@ -50,10 +55,10 @@ export class BatchWriter {
       // cubby.scope validates the segments and depth, and returns a frozen path the backend may cache by identity.
       this.path = this.cubby.scope(...scope).path
     }
-    checkKey(key)
+    checkKey(key, this.limits.maxKeyBytes)
     if (value.byteLength === 0) throw new InvalidValueError(`value of key ${JSON.stringify(key)} is empty`)
-    if (value.byteLength > DEFAULT_LIMITS.maxValueBytes) {
-      throw new ValueTooLargeError(key, value.byteLength, DEFAULT_LIMITS.maxValueBytes)
+    if (value.byteLength > this.limits.maxValueBytes) {
+      throw new ValueTooLargeError(key, value.byteLength, this.limits.maxValueBytes)
     }
     this.ops.push(expiresAt === undefined ? { type: 'set', key, value } : { type: 'set', key, value, expiresAt })
     this.bytes += value.byteLength
@@ -70,7 +75,8 @@ export class BatchWriter {
     this.stats.expired += handled - live.length
     this.ops = []
     this.bytes = 0
-    if (live.length > 0) {
+    if (live.length > 0 && this.options.dryRun) this.stats.written += live.length
+    else if (live.length > 0) {
       const result = await call(this.backend, () =>
         this.backend.write({ scope: path, checks: [], ops: live, quotas: [], now }),
       )
@@ -86,14 +92,14 @@ function samePath(a: readonly string[], b: readonly string[]): boolean {
 }
 
 /** The key rules of core (non-empty, well-formed, at most `maxKeyBytes` UTF-8 bytes). */
-function checkKey(key: string): void {
+function checkKey(key: string, maxKeyBytes: number): void {
   const problem =
     key.length === 0
       ? 'must not be empty'
       : !key.isWellFormed()
         ? 'is not well-formed Unicode'
-        : Buffer.byteLength(key, 'utf8') > DEFAULT_LIMITS.maxKeyBytes
-          ? `is over ${DEFAULT_LIMITS.maxKeyBytes} UTF-8 bytes`
+        : Buffer.byteLength(key, 'utf8') > maxKeyBytes
+          ? `is over ${maxKeyBytes} UTF-8 bytes (limits.maxKeyBytes)`
           : undefined
   if (problem) throw new InvalidKeyError(`key ${JSON.stringify(key.slice(0, 40))} ${problem}`)
 }

@@ -1,5 +1,6 @@
 import { type Cubby, DEFAULT_URL, openCubby } from '@cubby/core'
 import { type Backend, type BackendFactory, loadFactory, schemeOf } from '@cubby/core/backend'
+import { assertStoreExists } from './store-url.js'
 
 /** An open store: the `Cubby` for ordinary commands and its raw backend for byte-exact export, import and migrate. */
 export interface Connection {
@@ -21,14 +22,20 @@ export interface ConnectOptions {
   timeoutMs?: number
   /** Backend options passed to `openCubby` (e.g. `{ prefix: 'myapp' }` for Redis). @default {} */
   backendOptions?: Readonly<Record<string, unknown>>
+  /**
+   * Refuse a `sqlite:` URL whose file does not exist (`NO_SUCH_STORE`, exit 1) instead of creating an empty store:
+   * what every command that only reads, or reads from a source, asks for. @default false
+   */
+  mustExist?: boolean
 }
 
 /**
  * Opens `url` with `openCubby`, keeping a handle on the backend it creates. The backend package is found the way
  * `openCubby` finds it (`schemeOf` / `loadFactory`), so a bad URL or a missing package is the same
- * `INVALID_CONFIG` error, saying what to install.
+ * `INVALID_CONFIG` error, saying what to install. With `mustExist`, a missing SQLite file is refused first.
  */
 export async function connect(url: string, options: ConnectOptions = {}): Promise<Connection> {
+  if (options.mustExist) assertStoreExists(url)
   const factory = await loadFactory(schemeOf(url))
   let backend: Backend | undefined
   const capture: BackendFactory = async (init) => {

@@ -1,7 +1,8 @@
 import type { Readable, Writable } from 'node:stream'
+import { InvalidConfigError } from '@cubby/core'
 import type { Command } from 'commander'
 import { type Connection, type ConnectOptions, connect, resolveUrl } from './connection.js'
-import { EXIT, type ExitCode, usageError } from './exit-codes.js'
+import { CliError, EXIT, type ExitCode, usageError } from './exit-codes.js'
 import type { CliIO } from './io.js'
 import { parsePositiveInt } from './value-format.js'
 
@@ -31,15 +32,21 @@ export class CommandContext {
 
   /**
    * Opens a store: `url`, else the program's `--url`, else `CUBBY_URL`, else the SQLite default. It is closed when
-   * the command ends.
+   * the command ends. A `sqlite:` file that does not exist is refused (`NO_SUCH_STORE`) unless `create` is set:
+   * only `set`, `import` and a migrate target may create a store, so a typo never "succeeds" on an empty one.
    */
-  async connect(command: Command, url?: string): Promise<Connection> {
+  async connect(command: Command, url?: string, { create = false } = {}): Promise<Connection> {
     const globals = command.optsWithGlobals<{ url?: string; timeout?: string; option?: string[] }>()
-    const options: ConnectOptions = {}
+    const options: ConnectOptions = { mustExist: !create }
     if (globals.timeout !== undefined) options.timeoutMs = parsePositiveInt(globals.timeout, '--timeout')
     if (globals.option !== undefined) options.backendOptions = parseBackendOptions(globals.option)
     const target = url ?? resolveUrl(globals.url, this.env)
-    const connection = await (this.io.connect ?? connect)(target, options)
+    let connection: Connection
+    try {
+      connection = await (this.io.connect ?? connect)(target, options)
+    } catch (error) {
+      throw explainOption(error, globals.option ?? [])
+    }
     this.open.add(connection)
     return connection
   }
@@ -52,7 +59,11 @@ export class CommandContext {
   }
 }
 
-/** `--option name=value` pairs as backend options; a value that parses as JSON is used as such (numbers, booleans). */
+/**
+ * `--option name=value` pairs as backend options; a value that parses as JSON is used as such (numbers, booleans,
+ * objects such as `limits={"maxValueBytes":8388608}`), anything else is the text itself. To pass text that looks like
+ * JSON (`prefix=2024`), quote it as a JSON string: `prefix="2024"`.
+ */
 export function parseBackendOptions(pairs: readonly string[]): Record<string, unknown> {
   const options: Record<string, unknown> = {}
   for (const pair of pairs) {
@@ -68,4 +79,29 @@ export function parseBackendOptions(pairs: readonly string[]): Record<string, un
     options[pair.slice(0, at)] = value
   }
   return options
+}
+
+/**
+ * When a backend rejects an option that `--option` turned into a number, boolean or object, says how to pass it
+ * as text instead (`prefix=2024` is the number 2024; `prefix="2024"` is the string).
+ */
+function explainOption(error: unknown, pairs: readonly string[]): unknown {
+  if (!(error instanceof InvalidConfigError)) return error
+  const pair = pairs.find((p) => p.slice(0, p.indexOf('=')) === error.field)
+  if (pair === undefined) return error
+  const text = pair.slice(pair.indexOf('=') + 1)
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    return error
+  }
+  if (typeof parsed === 'string') return error
+  return new CliError(
+    EXIT.USAGE,
+    error.code,
+    `${error.message} (--option ${pair} was read as JSON ${typeof parsed === 'object' ? 'data' : typeof parsed}; ` +
+      `for the text, write --option '${error.field}=${JSON.stringify(text)}')`,
+    { cause: error },
+  )
 }

@@ -14,8 +14,12 @@ export const EXIT = {
   NOT_FOUND: 3,
   /** Data did not verify: `migrate` found the target differs from the source, or an import file is truncated. */
   MISMATCH: 4,
-  /** Interrupted (Ctrl-C, SIGTERM) before an export, import or migrate finished; `watch` exits 0 instead. */
+  /** Interrupted by Ctrl-C (SIGINT) before an export, import or migrate finished; `watch` exits 0 instead. */
   INTERRUPTED: 130,
+  /** Stopped by SIGTERM before an export, import or migrate finished; `watch` exits 0 instead. */
+  TERMINATED: 143,
+  /** Standard output was closed by its reader (EPIPE, e.g. `cubby export | head`): the output is incomplete. */
+  BROKEN_PIPE: 141,
 } as const
 
 /** One of the values of `EXIT`. */
@@ -53,6 +57,8 @@ export function describeError(error: unknown): { exitCode: ExitCode; line: strin
     return { exitCode, line: `${error.code}: ${error.message}${cause ? ` (${cause.message})` : ''}` }
   }
   const code = (error as { code?: unknown })?.code
+  const tag = typeof code === 'string' ? code : 'ERROR'
   const message = error instanceof Error ? error.message : String(error)
-  return { exitCode: EXIT.ERROR, line: `${typeof code === 'string' ? code : 'ERROR'}: ${message}` }
+  // Node's file errors already start with their code ("ENOENT: no such file or directory, open 'x'").
+  return { exitCode: EXIT.ERROR, line: message.startsWith(`${tag}:`) ? message : `${tag}: ${message}` }
 }

@@ -11,7 +11,7 @@ export interface CliIO {
   stdin?: Readable
   /** Environment, read for `CUBBY_URL`. @default process.env */
   env?: Readonly<Record<string, string | undefined>>
-  /** Aborting ends long-running commands (`watch`, `export`, `import`, `migrate`) cleanly. */
+  /** Aborting ends long-running commands (`watch`, `export`, `import`, `migrate`) cleanly. @default none */
   signal?: AbortSignal
   /** Opens a store by URL. Inject one to share an in-process store (e.g. `memory:`) across runs. @default connect */
   connect?: (url: string, options: ConnectOptions) => Promise<Connection>
@@ -19,22 +19,34 @@ export interface CliIO {
 
 /**
  * Writes to a stream, waiting for it to drain when its buffer is full, so that a fast producer (an export of a
- * million keys) never piles data up in memory.
+ * million keys) never piles data up in memory. Rejects when the stream has failed or was closed, rather than
+ * waiting for a drain that will never come, and with `signal`'s reason when it aborts during the wait (Ctrl-C on
+ * `cubby export | a-stalled-reader`).
  */
-export async function write(stream: Writable, chunk: string | Uint8Array): Promise<void> {
+export async function write(stream: Writable, chunk: string | Uint8Array, signal?: AbortSignal): Promise<void> {
+  if (stream.errored) throw stream.errored
+  if (stream.destroyed || stream.writableEnded) throw new Error('the output was closed before the end')
   if (stream.write(chunk)) return
   await new Promise<void>((resolve, reject) => {
-    const done = (error?: Error) => {
+    const done = (error?: unknown) => {
       stream.off('drain', onDrain)
       stream.off('error', done)
-      stream.off('close', onDrain)
+      stream.off('close', onClose)
+      signal?.removeEventListener('abort', onAbort)
       if (error) reject(error)
       else resolve()
     }
     const onDrain = () => done()
+    const onClose = () => done(stream.errored ?? undefined)
+    const onAbort = () => done(signal!.reason)
     stream.on('drain', onDrain)
     stream.on('error', done)
-    stream.on('close', onDrain)
+    stream.on('close', onClose)
+    signal?.addEventListener('abort', onAbort)
+    // It may have failed during the write call itself, before the listeners were there.
+    if (stream.errored) done(stream.errored)
+    else if (stream.destroyed) done()
+    else if (signal?.aborted) onAbort()
   })
 }
 

@@ -12,6 +12,7 @@ import { registerUsage } from './commands/usage.js'
 import { registerWatch } from './commands/watch.js'
 import { CommandContext } from './context.js'
 import { describeError, EXIT } from './exit-codes.js'
+import { interruptCode, isInterrupt } from './interrupt.js'
 import type { CliIO } from './io.js'
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
@@ -45,7 +46,7 @@ Scopes: --scope a/b/c names the path ["a","b","c"]; inside a segment write "/" a
 --plugin P [--user U] [--workspace W] name the plugin-host scopes [W, P, U] (W defaults to "default").
 
 Exit codes: 0 ok, 1 error, 2 bad usage, 3 key not found (get, delete), 4 verification failed (migrate, import),
-130 interrupted.`,
+130 interrupted (Ctrl-C), 141 output closed by its reader, 143 stopped by SIGTERM.`,
     )
   for (const register of [
     registerGet,
@@ -78,11 +79,13 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
     return ctx.exitCode
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.OK : EXIT.USAGE
-    if (ctx.signal?.aborted && isAbort(error)) {
+    if (ctx.signal && isInterrupt(error, ctx.signal)) {
       // Interrupted export/import/migrate: what was written stays, but the job is not complete.
       ctx.stderr.write('cubby: INTERRUPTED: stopped before finishing\n')
-      return EXIT.INTERRUPTED
+      return interruptCode(ctx.signal)
     }
+    // The reader of our output went away (`cubby export | head`): the output is incomplete; nothing to explain.
+    if ((error as { code?: unknown })?.code === 'EPIPE') return EXIT.BROKEN_PIPE
     const { exitCode, line } = describeError(error)
     ctx.stderr.write(`cubby: ${line}\n`)
     return exitCode
@@ -91,8 +94,4 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
       ctx.stderr.write(`cubby: while closing: ${describeError(error).line}\n`)
     })
   }
-}
-
-function isAbort(error: unknown): boolean {
-  return (error as { name?: string })?.name === 'AbortError'
 }

@@ -1,3 +1,4 @@
+import { basename, dirname, join, relative } from 'node:path'
 import type { Backend } from '@cubby/core/backend'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Connection, connect, EXIT } from '../src/index.js'
@@ -139,7 +140,7 @@ describe('migrate', () => {
       connect: (url, options) => (url === 'memory:lossy' ? Promise.resolve(target) : connect(url, options)),
     })
     expect(result.code).toBe(EXIT.MISMATCH)
-    expect(result.stdout).toContain('verified 8 entries in 2 scopes: 1 missing, 1 different, 0 extra')
+    expect(result.stdout).toContain('verified 8 entries in 1 scopes: 1 missing, 1 different, 0 extra')
     expect(result.stdout).toContain('missing   scope s key "k3"')
     expect(result.stdout).toContain('different scope s key "k5"')
     expect(result.stderr).toMatch(/^cubby: VERIFY_FAILED: /)
@@ -166,8 +167,33 @@ describe('migrate', () => {
     await source.close()
   })
 
-  it('rejects the same store on both sides and missing options', async () => {
+  it('rejects the same store on both sides, however the URLs spell it, and missing options', async () => {
     expect((await migrate('memory:x', 'memory:x')).code).toBe(EXIT.USAGE)
+    const url = await sqlite.fresh()
+    await (await sqlite.open(url)).close()
+    const file = url.slice('sqlite:'.length)
+    const spellings: [string, string][] = [
+      [url, `sqlite:${relative(process.cwd(), file)}`],
+      [url, `sqlite:${join(dirname(file), '.', basename(file))}`],
+      [url, `sqlite://${file}`],
+      ['redis://127.0.0.1:6379', 'redis://127.0.0.1:6379/0'],
+      ['redis://LOCALHOST/2', 'redis://localhost:6379/2'],
+    ]
+    for (const [from, to] of spellings) {
+      const result = await cli(['migrate', '--from', from, '--to', to])
+      expect(result.code, `${from} ${to}`).toBe(EXIT.USAGE)
+      expect(result.stderr).toMatch(/^cubby: USAGE: --from .* and --to .* are the same store\n/)
+    }
     expect((await cli(['migrate', '--from', 'memory:'])).code).toBe(EXIT.USAGE)
+  })
+
+  it('--to memory: says the copy ends with the process', async () => {
+    const from = await sqlite.fresh()
+    const source = await sqlite.open(from)
+    await source.cubby.scope('a').set('k', 1)
+    await source.close()
+    const result = await cli(['migrate', '--from', from, '--to', 'memory:'])
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stderr).toBe('cubby: note: memory: is a store inside this process; this copy ends with it\n')
   })
 })

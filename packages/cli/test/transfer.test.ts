@@ -153,10 +153,39 @@ describe('import checks its input', () => {
     }
   })
 
+  it('a malformed line says how many entries before it were imported (all of them)', async () => {
+    const lines = Array.from({ length: 1201 }, (_, i) => line(`k${i}`, i))
+    const result = await importText([header, ...lines, '{oops', line('after', 1)].join('\n'))
+    expect(result.code).toBe(EXIT.ERROR)
+    expect(result.stderr).toBe(
+      'cubby: BAD_LINE: standard input line 1203: is not JSON; the 1201 entries before it were imported; ' +
+        'fix the line and import again (keys are overwritten)\n',
+    )
+    expect((await result.store.usage()).keys).toBe(1201)
+    expect(await result.store.get('after')).toBeUndefined()
+  })
+
+  it('--dry-run checks the whole file and writes nothing', async () => {
+    const good = [header, line('a', 1), line('b', 2), '{"cubby":"end","entries":2}'].join('\n')
+    const checked = await importText(good, '--dry-run')
+    expect(checked).toMatchObject({
+      code: 0,
+      stdout: 'checked: would import 2 entries into [] (dry run: nothing was written)\n',
+    })
+    expect((await checked.store.usage()).keys).toBe(0)
+    const bad = await importText(
+      [header, line('a', 1), JSON.stringify({ scope: ['s'], key: '', value: value(1) })].join('\n'),
+      '--dry-run',
+    )
+    expect(bad.code).toBe(EXIT.ERROR)
+    expect(bad.stderr).toMatch(/line 3: .*; nothing was written \(--dry-run\)\n$/)
+    expect((await bad.store.usage()).keys).toBe(0)
+  })
+
   it('a missing file is an error, not a crash', async () => {
     const result = await cli(['--url', 'memory:', 'import', join(dir, 'nope.jsonl')])
     expect(result.code).toBe(EXIT.ERROR)
-    expect(result.stderr).toMatch(/^cubby: ENOENT: /)
+    expect(result.stderr).toMatch(/^cubby: ENOENT: no such file or directory, /)
   })
 })
 

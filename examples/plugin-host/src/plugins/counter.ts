@@ -2,6 +2,13 @@ import { store } from '@cubby/core'
 import { badRequest, type Plugin } from '../plugin.js'
 
 /**
+ * Largest step one request may add. Counters are JS numbers: past 2^53 increments would silently round away, and
+ * core's `incr` does not refuse such a result yet, so a step this size keeps a counter exact for millions of
+ * requests at the largest step.
+ */
+const MAX_STEP = 1_000_000_000
+
+/**
  * Named counters shared by every user: the ambient `store` and its atomic `incr`, so concurrent requests, even to
  * several host instances on one Redis, never lose an increment.
  */
@@ -32,6 +39,8 @@ async function readBy(param: string | null, body: () => Promise<Buffer>): Promis
       }
     }
   }
-  if (typeof by !== 'number' || !Number.isSafeInteger(by)) throw badRequest('"by" must be an integer')
+  if (typeof by !== 'number' || !Number.isInteger(by) || Math.abs(by) > MAX_STEP) {
+    throw badRequest(`"by" must be an integer between -${MAX_STEP} and ${MAX_STEP}`)
+  }
   return by
 }

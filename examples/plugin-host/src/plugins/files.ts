@@ -17,7 +17,8 @@ const DATA = 'data:'
 /**
  * A file drop (Dify-style): raw bytes in the plugin's shared `store`, served back with their length and type. The
  * bytes and their metadata are separate keys written and deleted together with `atomic()`, so a listing never
- * loads file contents and never shows a half-written file. Quotas apply: over the limit is 413.
+ * loads file contents and never shows a half-written file. Quotas apply: over the limit is 413. Files are served
+ * back as attachments (`content-disposition`, `nosniff`), since their type is whatever the uploader claimed.
  */
 export const files: Plugin = {
   id: 'files',
@@ -54,7 +55,9 @@ export const files: Plugin = {
     'GET /:name': async ({ params }) => {
       const [meta, bytes] = await store.getMany<FileMeta | Uint8Array>([META + params.name!, DATA + params.name!])
       if (!meta || !(bytes instanceof Uint8Array)) throw notFound(`no file ${JSON.stringify(params.name)}`)
-      return { body: bytes, type: (meta as FileMeta).type }
+      // The type is whatever the uploader sent: serve it as a download, never rendered on the host's origin.
+      const disposition = `attachment; filename*=UTF-8''${encodeURIComponent(params.name!)}`
+      return { body: bytes, type: (meta as FileMeta).type, headers: { 'content-disposition': disposition } }
     },
     'DELETE /:name': async ({ params }) => {
       const removed = await store.deleteMany([META + params.name!, DATA + params.name!])

@@ -29,6 +29,9 @@ export interface HostProcess {
 /** What the root `npm start` runs. */
 export const START = fileURLToPath(new URL('../../scripts/start.mjs', import.meta.url))
 
+/** How long a host may take to print its URL: generous, for a loaded 2-core machine. */
+const START_TIMEOUT_MS = 90_000
+
 /** Spawns the built host (or `script`) with `env` (PORT=0 unless given) and waits for the URL it prints. */
 export async function spawnHost(env: Record<string, string>, cwd?: string, script = MAIN): Promise<HostProcess> {
   const child = spawn(process.execPath, [script], {
@@ -45,7 +48,10 @@ export async function spawnHost(env: Record<string, string>, cwd?: string, scrip
   })
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`host did not start within 20 s:\n${output}`)), 20_000)
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`host did not start within ${START_TIMEOUT_MS} ms:\n${output}`))
+    }, START_TIMEOUT_MS)
     const look = () => {
       const match = /listening on (http:\/\/\S+)/.exec(output)
       if (match) {

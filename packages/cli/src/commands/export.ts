@@ -1,9 +1,8 @@
-import { createWriteStream } from 'node:fs'
-import { finished } from 'node:stream/promises'
 import type { Command } from 'commander'
 import { redactUrl } from '../connection.js'
 import type { CommandContext } from '../context.js'
 import { write } from '../io.js'
+import { openOutput } from '../output-file.js'
 import { progressBar } from '../progress.js'
 import { type ScopeFlags, scopeFromFlags } from '../scope-arg.js'
 import { exportStore } from '../transfer/export.js'
@@ -24,7 +23,9 @@ export function registerExport(program: Command, ctx: CommandContext): void {
       `
 Format: a header line {"cubby":"export","version":1,"root":[…],…}, one line per entry
 {"scope":[…],"key":"…","value":"<base64 of the stored bytes>","expiresAt":<epoch ms>}, then
-{"cubby":"end","entries":N}. Values, bytes and TTLs are exact; memory stays constant on any size.
+{"cubby":"end","entries":N}. Values, bytes and TTLs are exact; memory stays bounded on any size.
+With --out, the file is written as FILE.tmp-<pid> and renamed over FILE only once complete, so a failed or
+interrupted export leaves an existing FILE as it was.
 
 Examples:
   cubby export --url sqlite:./data/cubby.db --out backup.jsonl
@@ -33,28 +34,24 @@ Examples:
     .action(async (flags: ExportFlags, command: Command) => {
       const root = scopeFromFlags(flags)
       const connection = await ctx.connect(command)
-      const file = flags.out === undefined ? undefined : createWriteStream(flags.out)
+      const file = flags.out === undefined ? undefined : await openOutput(flags.out)
       const bar = progressBar(ctx.stderr, 'export', flags.progress && file !== undefined)
       try {
-        if (file)
-          bar.setTotal(
-            (
-              await connection.cubby
-                .scope(...root)
-                .usage()
-                .catch(() => ({ keys: 0 }))
-            ).keys,
-          )
-        const stats = await exportStore(connection.backend, file ?? ctx.stdout, {
+        if (file) {
+          const usage = await connection.cubby
+            .scope(...root)
+            .usage()
+            .catch(() => ({ keys: 0 }))
+          bar.setTotal(usage.keys)
+        }
+        const stats = await exportStore(connection.backend, file?.stream ?? ctx.stdout, {
           root,
           source: redactUrl(connection.url),
+          maxValueBytes: connection.cubby.limits.maxValueBytes,
           onProgress: (n) => bar.increment(n),
           signal: ctx.signal,
         })
-        if (file) {
-          file.end()
-          await finished(file)
-        }
+        await file?.commit()
         bar.stop()
         const where = flags.out === undefined ? '' : ` to ${flags.out}`
         await write(
@@ -63,7 +60,7 @@ Examples:
         )
       } finally {
         bar.stop()
-        file?.destroy()
+        await file?.discard()
       }
     })
 }

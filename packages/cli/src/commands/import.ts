@@ -15,6 +15,7 @@ interface ImportFlags extends ScopeFlags {
   batchSize: string
   progress: boolean
   json?: boolean
+  dryRun?: boolean
 }
 
 /** `cubby import FILE`: writes an export into a store, streamed, in batches. */
@@ -27,13 +28,16 @@ export function registerImport(program: Command, ctx: CommandContext): void {
     .option('--no-check-values', 'do not decode each value first (needed when values use custom types)')
     .option('--batch-size <n>', 'entries per write', '500')
     .option('--no-progress', 'no progress bar (it is only shown on a terminal)')
+    .option('--dry-run', 'read and check the whole file (format, keys, sizes, values) but write nothing')
     .option('--json', 'print the summary as JSON')
     .addHelpText(
       'after',
       `
 Existing keys are overwritten; other keys are kept. Entries whose TTL has passed are skipped and counted as
 expired. A file without its end line (truncated) or with a wrong count exits with 4 after importing what it holds;
-a malformed line exits with 1 and names the line.
+a malformed line exits with 1, names the line and says how many entries before it were imported (all of them).
+Run with --dry-run first to check a file without writing anything. Versions are not kept: the store assigns new
+ones. Values over the store's limits are refused: pass the source's limits with --option 'limits={…}'.
 
 Examples:
   cubby import backup.jsonl --url redis://127.0.0.1:6379/0
@@ -42,13 +46,10 @@ Examples:
     .action(async (file: string, flags: ImportFlags, command: Command) => {
       const root = hasScopeFlags(flags) ? scopeFromFlags(flags) : undefined
       const batchSize = parsePositiveInt(flags.batchSize, '--batch-size')
-      const connection = await ctx.connect(command)
-      let input: Readable = ctx.stdin
-      let size = 0
-      if (file !== '-') {
-        size = (await stat(file)).size
-        input = createReadStream(file)
-      }
+      // The input is checked before the store is opened, so a missing file does not leave an empty store behind.
+      const size = file === '-' ? 0 : (await stat(file)).size
+      const connection = await ctx.connect(command, undefined, { create: !flags.dryRun })
+      const input: Readable = file === '-' ? ctx.stdin : createReadStream(file)
       const bar = progressBar(ctx.stderr, 'import', flags.progress && size > 0, size, 'bytes')
       try {
         const stats = await importStore(connection.cubby, connection.backend, input, {
@@ -56,14 +57,22 @@ Examples:
           batchSize,
           checkValues: flags.checkValues,
           name: file === '-' ? 'standard input' : file,
+          dryRun: flags.dryRun === true,
           onBytes: (n) => bar.increment(n),
           signal: ctx.signal,
         })
         bar.stop()
         const summary = flags.json
-          ? JSON.stringify({ imported: stats.imported, expired: stats.expired, root: stats.root })
-          : `imported ${stats.imported} entries into ${showPath(stats.root)}` +
-            (stats.expired ? `, skipped ${stats.expired} expired` : '')
+          ? JSON.stringify({
+              imported: stats.imported,
+              expired: stats.expired,
+              root: stats.root,
+              ...(flags.dryRun ? { dryRun: true } : {}),
+            })
+          : `${flags.dryRun ? 'checked: would import' : 'imported'} ${stats.imported} entries into ` +
+            showPath(stats.root) +
+            (stats.expired ? `, skipped ${stats.expired} expired` : '') +
+            (flags.dryRun ? ' (dry run: nothing was written)' : '')
         await write(ctx.stdout, `${summary}\n`)
       } finally {
         bar.stop()

@@ -37,7 +37,7 @@ export function registerList(program: Command, ctx: CommandContext): void {
       'after',
       `
 Child scopes are not included (see \`cubby scopes\`). When more entries remain, the cursor to continue with is
-printed on stderr.
+printed on stderr. An empty listing prints "(no keys)" on stderr (the table) or [] (--json).
 
 Examples:
   cubby list -s acme/weather --prefix city:
@@ -98,6 +98,7 @@ function tableWriter(ctx: CommandContext, values: boolean): Writer {
   let header = false
   return {
     async page(entries) {
+      if (entries.length === 0) return
       const now = Date.now()
       let chunk = ''
       if (!header) {

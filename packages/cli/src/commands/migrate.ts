@@ -5,6 +5,7 @@ import { CliError, EXIT, usageError } from '../exit-codes.js'
 import { write } from '../io.js'
 import { progressBar } from '../progress.js'
 import { formatScope, type ScopeFlags, scopeFromFlags } from '../scope-arg.js'
+import { storeIdentity } from '../store-url.js'
 import { type MigrateReport, migrateStore } from '../transfer/migrate.js'
 import { parsePositiveInt } from '../value-format.js'
 import { scopeOptions, showPath } from './shared.js'
@@ -33,8 +34,9 @@ export function registerMigrate(program: Command, ctx: CommandContext): void {
     .addHelpText(
       'after',
       `
-Copies scopes depth-first a page at a time (values as stored bytes, TTLs as absolute expiry), then reads both
-stores again and compares every entry. Exits 0 when all match, 4 on any difference (missing, different, or — unless
+Copies scopes depth-first a page at a time (values as stored bytes, TTLs as absolute expiry; versions are new),
+then reads both stores again and compares every entry. The source must exist (a missing sqlite: file is refused);
+the target is created if needed. Exits 0 when all match, 4 on any difference (missing, different, or — unless
 --overwrite — extra keys), 1 on errors. Entries that expire during the run are counted, not flagged. Stop writers to
 the source while it runs: changes made meanwhile show up as differences.
 
@@ -45,9 +47,11 @@ Examples:
     .action(async (flags: MigrateFlags, command: Command) => {
       const root = scopeFromFlags(flags)
       const batchSize = parsePositiveInt(flags.batchSize, '--batch-size')
-      if (flags.from === flags.to) throw usageError('--from and --to are the same store')
+      if (storeIdentity(flags.from!) === storeIdentity(flags.to!)) {
+        throw usageError(`--from ${flags.from} and --to ${flags.to} are the same store`)
+      }
       const from = await ctx.connect(command, flags.from)
-      const to = await ctx.connect(command, flags.to)
+      const to = await ctx.connect(command, flags.to, { create: true })
       if (!flags.overwrite) await assertEmpty(to, root)
       const total = flags.progress ? await countKeys(from, root) : 0
       const copy = progressBar(ctx.stderr, 'copy', flags.progress, total)
@@ -81,6 +85,9 @@ Examples:
           'VERIFY_FAILED',
           `the target differs from the source in ${mismatches} entries (see the report above)`,
         )
+      }
+      if (/^memory:/i.test(flags.to!)) {
+        await write(ctx.stderr, 'cubby: note: memory: is a store inside this process; this copy ends with it\n')
       }
     })
 }

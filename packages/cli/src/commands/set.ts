@@ -48,7 +48,7 @@ Examples:
       if (flags.ifVersion !== undefined) options.ifVersion = flags.ifVersion
       const value =
         flags.file !== undefined ? await readBytes(flags.file, ctx.stdin) : flags.string ? text! : parseJsonArg(text!)
-      const connection = await ctx.connect(command)
+      const connection = await ctx.connect(command, undefined, { create: true })
       const version = await storeFor(connection, flags).set(key, value, options)
       await write(ctx.stdout, `${version}\n`)
     })

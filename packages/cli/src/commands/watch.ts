@@ -17,13 +17,13 @@ export function registerWatch(program: Command, ctx: CommandContext): void {
   scopeOptions(program.command('watch').description("stream changes to a scope's own keys, one JSON line per event"))
     .option('--prefix <text>', 'only keys starting with this')
     .option('-k, --key <key>', 'only this key (repeatable)', (key: string, keys: string[] = []) => [...keys, key])
-    .option('--values', 'add the value (tagged JSON) read right after each set event')
+    .option('--values', 'add the value (tagged JSON) read right after each set event; absent if already deleted')
     .addHelpText(
       'after',
       `
 Events come from every process using the same store. Each line is
   {"at":"<ISO time>","type":"set"|"delete","key":"…","version":"…"}
-Runs until interrupted (Ctrl-C), then exits 0.
+Runs until interrupted (Ctrl-C or SIGTERM), then exits 0. On a sqlite: URL the file must exist.
 
 Examples:
   cubby watch --plugin feed
@@ -36,12 +36,25 @@ Examples:
       if (flags.prefix !== undefined) filter.prefix = flags.prefix
       if (flags.key !== undefined) filter.keys = flags.key
       const watch = store.watch(filter, ctx.signal ? { signal: ctx.signal } : {})
-      await watch.ready
-      await write(ctx.stderr, `watching scope ${showPath(store.path)} (Ctrl-C to stop)\n`)
-      for await (const event of watch) {
-        const line: Record<string, unknown> = { at: new Date().toISOString(), ...event }
-        if (flags.values && event.type === 'set') line.value = toTaggedJson(await store.get(event.key))
-        await write(ctx.stdout, `${JSON.stringify(line)}\n`)
+      // Some backends poll with unref'd timers (SQLite) or need nothing at all (memory): without a handle of our
+      // own, Node would find nothing left to wait for and exit at once. This one holds the process until the watch
+      // ends (Ctrl-C / SIGTERM abort it).
+      const keepAlive = setInterval(() => {}, 1 << 30)
+      try {
+        await watch.ready
+        await write(ctx.stderr, `watching scope ${showPath(store.path)} (Ctrl-C to stop)\n`)
+        for await (const event of watch) {
+          const line: Record<string, unknown> = { at: new Date().toISOString(), ...event }
+          if (flags.values && event.type === 'set') {
+            // Read after the event: it may be newer than the event, or gone (then no "value" is printed).
+            const entry = await store.getEntry(event.key)
+            if (entry) line.value = toTaggedJson(entry.value)
+          }
+          await write(ctx.stdout, `${JSON.stringify(line)}\n`)
+        }
+      } finally {
+        clearInterval(keepAlive)
+        watch.close()
       }
     })
 }

@@ -9,11 +9,15 @@ export interface MigrateOptions {
   root?: readonly string[]
   /** Entries per write batch. @default 500 */
   batchSize?: number
-  /** Called with entries handled during the copy, then during the verification. */
+  /** Value bytes held at once while reading (see `exportStore`). @default 33554432 (32 MiB) */
+  fetchBytes?: number
+  /** Called with entries handled during the copy. @default none */
   onCopy?: (entries: number) => void
+  /** Called with entries compared during the verification. @default none */
   onVerify?: (entries: number) => void
-  /** Called between the two phases. */
+  /** Called between the two phases. @default none */
   onCopied?: () => void
+  /** Aborting stops the copy or the verification between reads; what was written stays. @default none */
   signal?: AbortSignal
 }
 
@@ -32,7 +36,8 @@ export interface MigrateReport {
 
 /**
  * Copies a subtree from one store to another, the equivalent of `export | import` without the file: scopes
- * depth-first, a page at a time, values as encoded bytes with their expiry. Then compares the two, entry by entry.
+ * depth-first, reads bounded by bytes, values as encoded bytes with their expiry, checked against the target's
+ * limits. Then compares the two, entry by entry. Versions are not copied: the target assigns its own.
  */
 export async function migrateStore(
   from: Connection,
@@ -44,9 +49,11 @@ export async function migrateStore(
   const writer = new BatchWriter(to.cubby, to.backend, { batchSize: options.batchSize, onProgress: options.onCopy })
   let read = 0
   let scopes = 0
+  const maxValueBytes = Math.max(from.cubby.limits.maxValueBytes, to.cubby.limits.maxValueBytes)
+  const pages = { values: true, signal, maxValueBytes, fetchBytes: options.fetchBytes }
   for await (const scope of walkScopes(from.backend, root, signal)) {
     let seen = false
-    for await (const page of entryPages(from.backend, scope, { values: true, signal })) {
+    for await (const page of entryPages(from.backend, scope, pages)) {
       seen = true
       read += page.length
       for (const row of page) await writer.add(scope, row.key, row.value!, row.expiresAt)
@@ -55,6 +62,12 @@ export async function migrateStore(
   }
   await writer.flush()
   options.onCopied?.()
-  const verify = await verifyCopy(from.backend, to.backend, { root, onProgress: options.onVerify, signal })
+  const verify = await verifyCopy(from.backend, to.backend, {
+    root,
+    maxValueBytes,
+    fetchBytes: options.fetchBytes,
+    onProgress: options.onVerify,
+    signal,
+  })
   return { read, written: writer.stats.written, expired: writer.stats.expired, scopes, verify }
 }

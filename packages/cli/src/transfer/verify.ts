@@ -1,6 +1,6 @@
 import { compareKeys } from '@cubby/core'
 import type { Backend, StoredEntry } from '@cubby/core/backend'
-import { entryPages, walkScopes } from '../raw.js'
+import { DEFAULT_FETCH_BYTES, entryPages, walkScopes } from '../raw.js'
 
 /** A difference found by `verifyCopy`. */
 export interface Difference {
@@ -14,7 +14,7 @@ export interface Difference {
 export interface VerifyReport {
   /** Source entries found identical (bytes and expiry) in the target. */
   matched: number
-  /** Scopes compared (every source scope at or below the root). */
+  /** Source scopes holding entries (counted as the copy counts them; empty scopes are compared but not counted). */
   scopes: number
   missing: number
   different: number
@@ -28,9 +28,15 @@ export interface VerifyReport {
 
 /** Options of `verifyCopy`. */
 export interface VerifyOptions {
+  /** The scope compared, with everything below it. @default [] (the whole store) */
   root?: readonly string[]
-  /** Called with the number of source entries compared after each step. */
+  /** The largest value either store may hold (`limits.maxValueBytes`), to size reads. @default 4194304 */
+  maxValueBytes?: number
+  /** Value bytes held at once, split between the two sides. @default 33554432 (32 MiB) */
+  fetchBytes?: number
+  /** Called with the number of source entries compared after each step. @default none */
   onProgress?: (entries: number) => void
+  /** Aborting stops the comparison between reads. @default none */
   signal?: AbortSignal
   /** How many differences to keep as examples. @default 10 */
   maxExamples?: number
@@ -38,7 +44,8 @@ export interface VerifyOptions {
 
 /**
  * Compares every scope at or below `root` in `source` with the same scope in `target`, key by key: both sides are
- * read in key order a page at a time and merged, so memory stays constant. An entry counts as matching when its
+ * read in key order a page at a time and merged, so memory stays bounded (each side holds at most half of
+ * `fetchBytes` of values). An entry counts as matching when its
  * encoded bytes and `expiresAt` are equal; one whose TTL passes during the comparison is counted as expired.
  */
 export async function verifyCopy(source: Backend, target: Backend, options: VerifyOptions = {}): Promise<VerifyReport> {
@@ -49,12 +56,18 @@ export async function verifyCopy(source: Backend, target: Backend, options: Veri
     if (report.examples.length < maxExamples) report.examples.push({ scope, key, kind })
   }
   const gone = (entry: StoredEntry) => entry.expiresAt !== undefined && entry.expiresAt <= Date.now()
+  const pages = {
+    values: true,
+    signal: options.signal,
+    maxValueBytes: options.maxValueBytes,
+    fetchBytes: (options.fetchBytes ?? DEFAULT_FETCH_BYTES) / 2,
+  }
   for await (const scope of walkScopes(source, options.root ?? [], options.signal)) {
-    report.scopes++
-    const left = flatten(entryPages(source, scope, { values: true, signal: options.signal }))
-    const right = flatten(entryPages(target, scope, { values: true, signal: options.signal }))
+    const left = flatten(entryPages(source, scope, pages))
+    const right = flatten(entryPages(target, scope, pages))
     let a = await left.next()
     let b = await right.next()
+    if (!a.done) report.scopes++
     while (!a.done || !b.done) {
       const order = a.done ? 1 : b.done ? -1 : compareKeys(a.value.key, b.value.key)
       if (order < 0 && !a.done) {

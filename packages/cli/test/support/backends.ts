@@ -59,3 +59,39 @@ export async function redisBackend(): Promise<TestBackend> {
     close: () => server.stop(),
   }
 }
+
+/** The backends every command test runs against. */
+export const BACKENDS: [string, () => Promise<TestBackend>][] = [
+  ['memory', async () => memoryBackend()],
+  ['sqlite', sqliteBackend],
+  ['redis', redisBackend],
+]
+
+/** One store of a backend, shared by the tests of a file: its URL, a connection held by the test, and a reset. */
+export interface TestStore {
+  url: string
+  /** The `connect` to give the CLI. */
+  connect: NonNullable<CliIO['connect']>
+  /** Opened by the test, to set up and check data next to the CLI's own connections. */
+  connection: Connection
+  /** Removes everything in the store. */
+  reset(): Promise<void>
+  close(): Promise<void>
+}
+
+/** A fresh store of the backend `make` creates. */
+export async function testStore(make: () => Promise<TestBackend>): Promise<TestStore> {
+  const backend = await make()
+  const url = await backend.fresh()
+  const connection = await backend.open(url)
+  return {
+    url,
+    connect: backend.connect,
+    connection,
+    reset: () => connection.cubby.scope().drop(),
+    close: async () => {
+      await connection.close()
+      await backend.close()
+    },
+  }
+}
