@@ -1,15 +1,16 @@
 import {
+  incrSum,
   notANumber,
   numberCodec,
   type OpResult,
-  type QuotaExceededError,
-  quotaCheck,
   utf8Length,
+  type WriteOp,
   type WriteRequest,
   type WriteResult,
 } from '@cubby/core/backend'
+import { type Measured, quotaRefusal } from './quota.js'
 import type { ScopeIds, ScopeRow } from './scope-ids.js'
-import type { PhysicalRow, Statements } from './statements.js'
+import type { Statements } from './statements.js'
 import type { Sweeper } from './sweep.js'
 import type { Tx } from './tx.js'
 
@@ -21,35 +22,48 @@ interface Staged {
   size: number
 }
 
-/** Versions are the shared counter in base 36: short, opaque, never repeated. */
+/** A stored row: [version, expires_at, size] and, when read for incr, the value. */
+type Physical = [number, number | null, number, Buffer?]
+
+/** Versions are numbers from the shared counter, in base 36: short, opaque, never repeated. */
 export function toVersion(counter: number): string {
   return counter.toString(36)
 }
 
+/** What applyWrite works with. */
+export interface ApplyContext {
+  statements: Statements
+  ids: ScopeIds
+  sweeper: Sweeper
+}
+
 /**
  * Applies one write request inside the group transaction. Everything that can refuse it (a check, incr on a
- * non-number, a quota) is decided before the first write, so a refusal leaves the transaction as it was and only
- * this caller fails.
+ * non-number, a quota) is decided before its first write, so a refusal leaves the transaction as it was (apart from
+ * reclaiming expired rows, which is valid on its own) and only this caller fails.
  */
-export function applyWrite(
-  statements: Statements,
-  ids: ScopeIds,
-  sweeper: Sweeper,
-  tx: Tx,
-  request: WriteRequest,
-): WriteResult {
+export function applyWrite(ctx: ApplyContext, tx: Tx, request: WriteRequest): WriteResult {
+  const op = request.ops[0]
+  if (request.ops.length === 1 && op!.type === 'set' && request.checks.length === 0 && request.quotas.length === 0) {
+    return setOne(ctx, tx, request, op!)
+  }
   const { now } = request
-  const existing = ids.find(request.scope)
-  const stored = new StoredRows(statements, existing)
+  const existing = ctx.ids.find(request.scope)
+  const stored = new StoredRows(ctx.statements, existing)
   for (const check of request.checks) {
     const row = stored.live(check.key, now, false)
-    if ((row ? toVersion(row.version) : null) !== check.version) return { ok: false }
+    if ((row ? toVersion(row[0]) : null) !== check.version) return { ok: false }
   }
   const staged = new Map<string, Staged | undefined>()
   const results: OpResult[] = []
   const events: Array<[string, number | null]> = []
   for (const op of request.ops) {
-    const before = staged.has(op.key) ? staged.get(op.key) : stored.live(op.key, now, op.type === 'incr')
+    let before: Staged | undefined
+    if (staged.has(op.key)) before = staged.get(op.key)
+    else {
+      const row = stored.live(op.key, now, op.type === 'incr')
+      before = row && { value: row[3]!, version: row[0], expiresAt: row[1] ?? undefined, size: row[2] }
+    }
     if (op.type === 'delete') {
       staged.set(op.key, undefined)
       results.push({ existed: before !== undefined })
@@ -62,9 +76,9 @@ export function applyWrite(
       row = { value: op.value, version, expiresAt: op.expiresAt, size: utf8Length(op.key) + op.value.byteLength }
       results.push({ existed: before !== undefined, version: toVersion(version) })
     } else {
-      const base = before ? numberCodec.read(before.value!) : 0
+      const base = before ? numberCodec.read(before.value) : 0
       if (base === undefined) throw notANumber(op.key)
-      const sum = base + op.by
+      const sum = incrSum(op.key, base, op.by)
       const value = numberCodec.write(sum)
       const expiresAt = op.expiresAt ?? before?.expiresAt
       row = { value, version, expiresAt, size: utf8Length(op.key) + value.byteLength }
@@ -73,89 +87,92 @@ export function applyWrite(
     staged.set(op.key, row)
     events.push([op.key, version])
   }
-  let change = stored.measure(staged)
+  let change = stored.measure(staged, now)
   if (request.quotas.length > 0) {
-    let refusal = overQuota(ids, tx, request, change)
-    // Expired entries still count until reclaimed: reclaim them, then decide again.
-    if (refusal && sweeper.reclaim(tx, now) > 0) {
+    const refusal = quotaRefusal(ctx, tx, request, change, () => {
       stored.forget()
-      change = stored.measure(staged)
-      refusal = overQuota(ids, tx, request, change)
-    }
+      change = stored.measure(staged, now)
+      return change
+    })
     if (refusal) throw refusal
   }
-  const scope = existing ?? ids.ensure(request.scope)
+  const scope = existing ?? ctx.ids.ensure(request.scope)
   for (const [key, row] of staged) {
-    if (row) statements.put.run(scope.id, key, row.value, row.version, row.expiresAt ?? null)
-    else if (change.replaced.has(key)) statements.remove.run(scope.id, key)
+    if (row) ctx.statements.put.run(scope.id, key, row.value, row.version, row.expiresAt ?? null)
+    else if (change.replaced.has(key)) ctx.statements.remove.run(scope.id, key)
   }
-  tx.addUsage(scope.ancestors, change.keys, change.bytes)
+  tx.addUsage(scope.ancestors, change.keys, change.bytes, change.expiring)
   for (const [key, version] of events) tx.log(scope.id, key, version)
   return { ok: true, results }
 }
 
-/** A stored row as a staged one: what an op sees as "before". */
-type Live = Omit<Staged, 'value'> & { value?: Uint8Array }
+/** The most common request, a lone `set` with no checks or quotas, without the general path's bookkeeping. */
+function setOne(ctx: ApplyContext, tx: Tx, request: WriteRequest, op: Extract<WriteOp, { type: 'set' }>): WriteResult {
+  const scope = ctx.ids.find(request.scope) ?? ctx.ids.ensure(request.scope)
+  let old: Physical | undefined
+  if (tx.observed(scope.id)) old = ctx.statements.physical.get(scope.id, op.key)
+  else {
+    const first = ctx.statements.physicalFirst.get(tx.watcherCutoff, op.key, scope.id)!
+    tx.observe(scope.ancestors, first[0], first[1], first[2])
+    if (first[3] !== null) old = [first[3], first[4], first[5]!]
+  }
+  const version = tx.nextVersion()
+  const expiresAt = op.expiresAt ?? null
+  ctx.statements.put.run(scope.id, op.key, op.value, version, expiresAt)
+  const size = utf8Length(op.key) + op.value.byteLength
+  if (old) tx.addUsage(scope.ancestors, 0, size - old[2], (expiresAt === null ? 0 : 1) - (old[1] === null ? 0 : 1))
+  else tx.addUsage(scope.ancestors, 1, size, expiresAt === null ? 0 : 1)
+  tx.log(scope.id, op.key, version)
+  const existed = old !== undefined && (old[1] === null || old[1] > request.now)
+  return { ok: true, results: [{ existed, version: toVersion(version) }] }
+}
 
 /**
- * The rows a request touches, each read once: its physical size (expired rows count toward usage until
+ * The rows a request touches, each read once: its physical size (expired rows count toward the counters until
  * reclaimed) and whether it is live. The value is read only for incr.
  */
 class StoredRows {
-  private readonly rows = new Map<string, (PhysicalRow & { value?: Buffer }) | undefined>()
+  private readonly rows = new Map<string, Physical | undefined>()
 
   constructor(
     private readonly statements: Statements,
     private readonly scope: ScopeRow | undefined,
   ) {}
 
-  private read(key: string, withValue: boolean): (PhysicalRow & { value?: Buffer }) | undefined {
+  private read(key: string, withValue: boolean): Physical | undefined {
     const known = this.rows.get(key)
-    if (this.rows.has(key) && (!withValue || !known || known.value !== undefined)) return known
-    const row =
+    if (this.rows.has(key) && (!withValue || !known || known[3] !== undefined)) return known
+    const row: Physical | undefined =
       this.scope && (withValue ? this.statements.physicalValue : this.statements.physical).get(this.scope.id, key)
     this.rows.set(key, row)
     return row
   }
 
-  /** The live row of a key, or undefined when absent or expired. */
-  live(key: string, now: number, withValue: boolean): Live | undefined {
+  /** The row of a key if it is live (absent or expired: undefined). */
+  live(key: string, now: number, withValue: boolean): Physical | undefined {
     const row = this.read(key, withValue)
-    if (!row || (row.expires_at !== null && row.expires_at <= now)) return undefined
-    return { value: row.value, version: row.version, expiresAt: row.expires_at ?? undefined, size: row.size }
+    if (!row || (row[1] !== null && row[1] <= now)) return undefined
+    return row
   }
 
-  /** How the staged rows change usage against what is physically stored. */
-  measure(staged: Map<string, Staged | undefined>) {
-    let keys = 0
-    let bytes = 0
-    const replaced = new Set<string>()
+  /** How the staged rows change the counters (against what is physically stored) and live usage. */
+  measure(staged: Map<string, Staged | undefined>, now: number): Measured {
+    const change: Measured = { keys: 0, bytes: 0, expiring: 0, live: { keys: 0, bytes: 0 }, replaced: new Set() }
     for (const [key, row] of staged) {
       const old = this.read(key, false)
-      if (old) replaced.add(key)
-      keys += (row ? 1 : 0) - (old ? 1 : 0)
-      bytes += (row?.size ?? 0) - (old?.size ?? 0)
+      const oldLive = old !== undefined && (old[1] === null || old[1] > now)
+      if (old) change.replaced.add(key)
+      change.keys += (row ? 1 : 0) - (old ? 1 : 0)
+      change.bytes += (row?.size ?? 0) - (old?.[2] ?? 0)
+      change.expiring += (row?.expiresAt !== undefined ? 1 : 0) - (old && old[1] !== null ? 1 : 0)
+      change.live.keys += (row ? 1 : 0) - (oldLive ? 1 : 0)
+      change.live.bytes += (row?.size ?? 0) - (oldLive ? old[2] : 0)
     }
-    return { keys, bytes, replaced }
+    return change
   }
 
   /** Drops what was read (after reclaiming expired rows). */
   forget(): void {
     this.rows.clear()
   }
-}
-
-function overQuota(
-  ids: ScopeIds,
-  tx: Tx,
-  request: WriteRequest,
-  change: { keys: number; bytes: number },
-): QuotaExceededError | undefined {
-  for (const rule of request.quotas) {
-    const row = ids.find(rule.scope)
-    const before = row ? tx.usageOf(row.id) : { keys: 0, bytes: 0 }
-    const error = quotaCheck(rule, before, { keys: before.keys + change.keys, bytes: before.bytes + change.bytes })
-    if (error) return error
-  }
-  return undefined
 }

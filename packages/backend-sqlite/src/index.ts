@@ -6,7 +6,8 @@ import type { BackendFactory } from '@cubby/core/backend'
 import { fileFromUrl, resolveOptions } from './options.js'
 import { SqliteBackend } from './sqlite-backend.js'
 
-export type { SqliteOptions } from './options.js'
+export type { ResolvedOptions, SqliteOptions } from './options.js'
+export { fileFromUrl, resolveOptions } from './options.js'
 export { SCHEMA_VERSION } from './schema.js'
 export { SqliteBackend } from './sqlite-backend.js'
 

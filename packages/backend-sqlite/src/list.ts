@@ -1,40 +1,57 @@
 import { type ListQuery, prefixEnd } from '@cubby/core/backend'
 import type Database from 'better-sqlite3'
-import type { EntryRow } from './statements.js'
+import type { Stmt } from './statements.js'
+
+/** A listed row: [key, value (null when not asked for), version, expires_at]. */
+export type ListedRow = [string, Buffer | null, number, number | null]
 
 /**
- * Builds (and caches) the statement for a list query's shape: the bounds it has, its direction, whether it reads
- * values. Every bound becomes a range on the (scope, key) primary key, so a page costs O(log n + page).
+ * The bounds of a list query in statement order, each as [SQL condition, value]. Every bound becomes a range on the
+ * (scope, key) primary key, so a page costs O(log n + page).
  */
+function bounds(query: ListQuery): Array<[string, string]> {
+  const out: Array<[string, string]> = []
+  if (query.start !== undefined) out.push(['key >= ?', query.start])
+  if (query.end !== undefined) out.push(['key < ?', query.end])
+  if (query.prefix !== undefined) {
+    out.push(['key >= ?', query.prefix])
+    const end = prefixEnd(query.prefix)
+    if (end !== undefined) out.push(['key < ?', end])
+  }
+  if (query.after !== undefined) out.push([query.reverse ? 'key < ?' : 'key > ?', query.after])
+  return out
+}
+
+/** The statement text and parameters for a list query on scope row `scope`. */
+export function listSql(scope: number, query: ListQuery): { sql: string; params: unknown[] } {
+  const found = bounds(query)
+  const where = ['scope = ?', ...found.map(([condition]) => condition), '(expires_at IS NULL OR expires_at > ?)']
+  const columns = query.values ? 'key, value, version, expires_at' : 'key, NULL, version, expires_at'
+  const sql = `SELECT ${columns} FROM entries WHERE ${where.join(' AND ')} ORDER BY key ${query.reverse ? 'DESC' : 'ASC'} LIMIT ?`
+  return { sql, params: [scope, ...found.map(([, value]) => value), query.now, query.limit] }
+}
+
+/** Prepares each list-query shape once (its bounds, direction, values or not) and runs pages through it. */
 export class ListStatements {
-  private readonly cache = new Map<string, Database.Statement<unknown[], EntryRow>>()
+  /** By shape: one bit per kind of bound, direction and values. */
+  private readonly cache = new Map<number, Stmt<unknown[], ListedRow>>()
 
   constructor(private readonly db: Database.Database) {}
 
-  run(scope: number, query: ListQuery): EntryRow[] {
-    const where = ['scope = ?']
-    const params: unknown[] = [scope]
-    const bound = (sql: string, value: string) => {
-      where.push(sql)
-      params.push(value)
-    }
-    if (query.start !== undefined) bound('key >= ?', query.start)
-    if (query.end !== undefined) bound('key < ?', query.end)
-    if (query.prefix !== undefined) {
-      bound('key >= ?', query.prefix)
-      const end = prefixEnd(query.prefix)
-      if (end !== undefined) bound('key < ?', end)
-    }
-    if (query.after !== undefined) bound(query.reverse ? 'key < ?' : 'key > ?', query.after)
-    where.push('(expires_at IS NULL OR expires_at > ?)')
-    params.push(query.now, query.limit)
-    const columns = query.values ? 'key, value, version, expires_at' : 'key, version, expires_at'
-    const sql = `SELECT ${columns} FROM entries WHERE ${where.join(' AND ')} ORDER BY key ${query.reverse ? 'DESC' : 'ASC'} LIMIT ?`
-    let statement = this.cache.get(sql)
+  run(scope: number, query: ListQuery): ListedRow[] {
+    const found = bounds(query)
+    let shape = (query.reverse ? 1 : 0) | (query.values ? 2 : 0)
+    for (const [condition] of found)
+      shape = shape * 4 + (condition === 'key >= ?' ? 1 : condition === 'key < ?' ? 2 : 3)
+    shape = shape * 8 + found.length
+    let statement = this.cache.get(shape)
     if (!statement) {
-      statement = this.db.prepare<unknown[], EntryRow>(sql)
-      this.cache.set(sql, statement)
+      statement = this.db.prepare(listSql(scope, query).sql).raw(true) as unknown as Stmt<unknown[], ListedRow>
+      this.cache.set(shape, statement)
     }
+    const params: unknown[] = [scope]
+    for (const [, value] of found) params.push(value)
+    params.push(query.now, query.limit)
     return statement.all(...params)
   }
 }

@@ -2,17 +2,40 @@ import { InvalidConfigError } from '@cubby/core/backend'
 
 /** Options of the SQLite backend, given to `openCubby({ url: 'sqlite:…', ...options })`. */
 export interface SqliteOptions {
-  /** How hard a commit is pushed to disk. `'normal'`: WAL with synchronous=NORMAL — a process crash loses nothing acknowledged, a power cut may lose the last commits. `'strict'`: synchronous=FULL — survives power loss, slower commits. @default 'normal' */
+  /**
+   * How hard a commit is pushed to disk. `'normal'`: WAL with synchronous=NORMAL — a process crash loses nothing
+   * acknowledged, a power cut or OS crash may lose the last commits. `'strict'`: synchronous=FULL — survives power
+   * loss, one fsync per group commit.
+   * @default 'normal'
+   */
   durability?: 'normal' | 'strict'
-  /** How long a writer waits for another process's lock before failing with `BackendError`. @default the cubby's timeoutMs, at most 5000 */
+  /**
+   * How long a write (or, rarely, a read) waits for another process's lock before failing with `BackendError`. The
+   * wait is on a timer with backoff, so the event loop keeps running meanwhile. Must be below the cubby's
+   * `timeoutMs`, since every call settles within that.
+   * @default 80% of the cubby's timeoutMs, at most 5000
+   */
   busyTimeoutMs?: number
-  /** How often expired entries are reclaimed in the background. They are also reclaimed before usage(), scopes() and a quota refusal. @default 5000 */
+  /**
+   * How often the background sweep looks for expired entries to reclaim. When it finds some it keeps going, one
+   * bounded transaction at a time with the event loop turning in between, until nothing is due.
+   * @default 5000
+   */
   sweepIntervalMs?: number
   /** How often watchers look for other processes' commits (a cheap PRAGMA data_version check). @default 50 */
   watchPollMs?: number
-  /** How long change-log rows are kept for watchers. @default 60000 */
+  /**
+   * How long change-log rows are kept for watchers that fall behind. Watchers record theirs in the database, and
+   * no process prunes rows a live watcher of another process still keeps.
+   * @default 60000
+   */
   changeRetentionMs?: number
-  /** Open the file read-only: reads work, writes fail with `BackendError`. @default false */
+  /**
+   * Open the file read-only: reads, list, usage() and scopes() work; writes fail with `BackendError`; watch is
+   * unavailable (`capabilities.watch` is false: it needs to register). The directory must let SQLite create the
+   * `-shm` file unless a read-write process has the database open (see the README).
+   * @default false
+   */
   readOnly?: boolean
   /** Cap the database file at about this many bytes; a write past it fails with `BackendError` (as on a full disk). @default 0 (no cap) */
   maxSizeBytes?: number
@@ -76,10 +99,21 @@ export function resolveOptions(
   if (options.readOnly !== undefined && typeof options.readOnly !== 'boolean') {
     throw new InvalidConfigError('readOnly', 'must be a boolean')
   }
+  const busyTimeoutMs = positive(
+    'busyTimeoutMs',
+    options.busyTimeoutMs,
+    Math.max(1, Math.min(5000, Math.floor(timeoutMs * 0.8))),
+  )
+  if (options.busyTimeoutMs !== undefined && busyTimeoutMs >= timeoutMs) {
+    throw new InvalidConfigError(
+      'busyTimeoutMs',
+      `must be below timeoutMs (${timeoutMs}), got ${busyTimeoutMs}: every call settles within timeoutMs, and a write may wait this long for another process's lock; raise timeoutMs as well`,
+    )
+  }
   return {
     file,
     durability,
-    busyTimeoutMs: positive('busyTimeoutMs', options.busyTimeoutMs, Math.min(5000, timeoutMs)),
+    busyTimeoutMs,
     sweepIntervalMs: positive('sweepIntervalMs', options.sweepIntervalMs, 5000),
     watchPollMs: positive('watchPollMs', options.watchPollMs, 50),
     changeRetentionMs: positive('changeRetentionMs', options.changeRetentionMs, 60_000),

@@ -1,150 +1,177 @@
-import { mkdirSync } from 'node:fs'
-import { dirname } from 'node:path'
-import {
-  type Backend,
-  type BackendCapabilities,
-  encodeScopePath,
-  type ListQuery,
-  type ScopePath,
-  type StoredEntry,
-  type Usage,
-  type WatchSink,
-  type WatchSubscription,
-  type WriteRequest,
-  type WriteResult,
+import type {
+  Backend,
+  BackendCapabilities,
+  ListQuery,
+  ScopePath,
+  StoredEntry,
+  Usage,
+  WatchSink,
+  WatchSubscription,
+  WriteRequest,
+  WriteResult,
 } from '@cubby/core/backend'
-import Database from 'better-sqlite3'
-import { applyWrite, toVersion } from './apply.js'
-import { sqliteError } from './errors.js'
+import type Database from 'better-sqlite3'
+import { type ApplyContext, applyWrite, toVersion } from './apply.js'
+import { isBusy, lockTimeout, sqliteError } from './errors.js'
 import { ChangeFeed } from './feed.js'
 import { ListStatements } from './list.js'
+import { openDatabase } from './open.js'
 import type { ResolvedOptions } from './options.js'
-import { migrate } from './schema.js'
 import { ScopeIds } from './scope-ids.js'
-import { type EntryRow, prepare, type Statements } from './statements.js'
-import { Sweeper } from './sweep.js'
-import type { Tx } from './tx.js'
+import { ScopeOps } from './scope-ops.js'
+import { prepare, type Statements } from './statements.js'
+import { BackgroundSweep, Sweeper } from './sweep.js'
+import { Tx, Versions } from './tx.js'
+import { UsageUpdates } from './usage-updates.js'
 import { Writer } from './writer.js'
-
-/** Entries reclaimed per background sweep transaction, so writers never wait long behind it. */
-const SWEEP_BATCH = 2000
 
 /**
  * The SQLite backend: one better-sqlite3 connection per backend, WAL, group commit for writes, and a change log
- * for cross-process watch. Reads run directly; writes go through the `Writer`.
+ * for cross-process watch. Reads run at once (WAL readers do not wait for writers); writes go through the `Writer`.
+ * Create it with `createBackend` (through `openCubby`), or directly from `resolveOptions` output.
  */
 export class SqliteBackend implements Backend {
   readonly name = 'sqlite'
-  readonly capabilities: BackendCapabilities = Object.freeze({
-    ttl: true,
-    watch: true,
-    quotas: true,
-    persistent: true,
-    minQuotaDepth: 0,
-    timeouts: true, // calls are synchronous; lock waits are bounded by busy_timeout
-  })
+  readonly capabilities: BackendCapabilities
   private readonly db: Database.Database
   private readonly statements: Statements
   private readonly ids: ScopeIds
   private readonly writer: Writer
   private readonly feed: ChangeFeed
-  private readonly sweeper: Sweeper
+  private readonly ops: ScopeOps
   private readonly lists: ListStatements
-  private readonly sweepTimer: NodeJS.Timeout
+  private readonly sweep: BackgroundSweep | undefined
+  private readonly apply: ApplyContext
+  /** Reads waiting out a lock (rare in WAL mode), which close() lets settle. */
+  private readonly waitingReads = new Set<Promise<unknown>>()
   private closing: Promise<void> | undefined
 
   constructor(
     private readonly options: ResolvedOptions,
-    private readonly clock: () => number,
+    clock: () => number,
   ) {
-    const { file } = options
+    this.capabilities = Object.freeze({
+      ttl: true,
+      watch: !options.readOnly, // a watch registers itself in the database
+      quotas: true,
+      persistent: true,
+      minQuotaDepth: 0,
+      // Lock waits end at busyTimeoutMs, which resolveOptions keeps below timeoutMs; the rest is synchronous work.
+      timeouts: true,
+    })
+    this.db = openDatabase(options)
     try {
-      if (file !== ':memory:' && !options.readOnly) mkdirSync(dirname(file), { recursive: true })
-      this.db = new Database(file, { readonly: options.readOnly, timeout: options.busyTimeoutMs })
-      if (!options.readOnly) this.db.pragma('journal_mode = WAL')
-      this.db.pragma(`synchronous = ${options.durability === 'strict' ? 'FULL' : 'NORMAL'}`)
-      this.db.pragma(`busy_timeout = ${options.busyTimeoutMs}`)
-      if (!options.readOnly) migrate(this.db)
-      if (options.maxSizeBytes > 0) {
-        const pageSize = this.db.pragma('page_size', { simple: true }) as number
-        this.db.pragma(`max_page_count = ${Math.max(1, Math.ceil(options.maxSizeBytes / pageSize))}`)
-      }
       this.statements = prepare(this.db)
     } catch (error) {
+      this.db.close()
       throw this.fail(error)
     }
-    this.ids = new ScopeIds(this.statements)
-    this.sweeper = new Sweeper(this.statements, this.ids)
+    const statements = this.statements
+    this.ids = new ScopeIds(statements)
+    const sweeper = new Sweeper(statements, this.ids, options.changeRetentionMs)
+    this.apply = { statements, ids: this.ids, sweeper }
+    this.ops = new ScopeOps(statements, this.ids)
     this.lists = new ListStatements(this.db)
+    const updates = new UsageUpdates(this.db)
+    const versions = new Versions(statements, statements.rootId.get()!)
     this.writer = new Writer(
       this.db,
-      this.statements,
-      (error) => this.fail(error),
-      (logged) => {
-        if (logged) this.feed.poll(true)
+      {
+        newTx: () => new Tx(statements, updates, versions),
+        mapError: (error) => this.fail(error),
+        lockTimeout: (cause) => lockTimeout(cause, options.file, options.busyTimeoutMs),
+        committed: (logged) => {
+          if (logged) this.feed.poll(true)
+        },
+        rolledBack: () => {
+          this.ids.reset()
+          versions.drop()
+        },
       },
-      () => this.ids.reset(),
+      options.busyTimeoutMs,
     )
-    this.feed = new ChangeFeed(this.db, this.statements, this.ids, this.writer, options.watchPollMs, (error) =>
-      this.fail(error),
+    this.feed = new ChangeFeed(
+      this.db,
+      statements,
+      this.ids,
+      this.writer,
+      { pollMs: options.watchPollMs, retentionMs: options.changeRetentionMs },
+      (error) => this.fail(error),
     )
-    this.sweepTimer = setInterval(() => this.backgroundSweep(), options.sweepIntervalMs)
-    this.sweepTimer.unref()
+    if (!options.readOnly) this.sweep = new BackgroundSweep(sweeper, this.writer, clock, options.sweepIntervalMs)
   }
 
-  async get(scope: ScopePath, keys: readonly string[], options: { values: boolean; now: number }) {
+  get(
+    scope: ScopePath,
+    keys: readonly string[],
+    options: { values: boolean; now: number },
+  ): Promise<(StoredEntry | undefined)[]> {
+    // The hottest path: no closure, one statement per key, rows as arrays.
+    try {
+      return Promise.resolve(this.readKeys(scope, keys, options))
+    } catch (error) {
+      return this.read(() => this.readKeys(scope, keys, options), error)
+    }
+  }
+
+  private readKeys(
+    scope: ScopePath,
+    keys: readonly string[],
+    options: { values: boolean; now: number },
+  ): (StoredEntry | undefined)[] {
     const row = this.ids.find(scope)
     if (!row) return keys.map(() => undefined)
-    const statement = options.values ? this.statements.getValue : this.statements.getMeta
+    const { id } = row
+    const { now } = options
+    if (options.values) {
+      const statement = this.statements.getValue
+      if (keys.length === 1) {
+        const found = statement.get(id, keys[0]!, now)
+        return [found && stored(keys[0]!, found[0], found[1], found[2])]
+      }
+      return keys.map((key) => {
+        const found = statement.get(id, key, now)
+        return found && stored(key, found[0], found[1], found[2])
+      })
+    }
+    const statement = this.statements.getMeta
     return keys.map((key) => {
-      const found = statement.get(row.id, key, options.now) as EntryRow | undefined
-      return found && toStored(key, found)
+      const found = statement.get(id, key, now)
+      return found && stored(key, undefined, found[0], found[1])
     })
   }
 
   write(request: WriteRequest): Promise<WriteResult> {
-    return this.writer.enqueue((tx) => applyWrite(this.statements, this.ids, this.sweeper, tx, request))
+    return this.writer.enqueue(this.applyJob, request)
   }
 
-  async list(scope: ScopePath, query: ListQuery): Promise<StoredEntry[]> {
-    const row = this.ids.find(scope)
-    if (!row) return []
-    return this.lists.run(row.id, query).map((found) => toStored(found.key, found))
+  /** The write job, one function for every request (no closure per call). */
+  private readonly applyJob = (tx: Tx, request: WriteRequest): WriteResult => applyWrite(this.apply, tx, request)
+
+  list(scope: ScopePath, query: ListQuery): Promise<StoredEntry[]> {
+    return this.read(() => {
+      const row = this.ids.find(scope)
+      if (!row) return []
+      return this.lists
+        .run(row.id, query)
+        .map(([key, value, version, expiresAt]) => stored(key, value ?? undefined, version, expiresAt))
+    })
   }
 
   clear(scope: ScopePath, now: number): Promise<number> {
-    return this.writer.enqueue((tx) => {
-      const row = this.ids.find(scope)
-      return row ? this.removeOwn(row.id, row.ancestors, now, tx) : 0
-    })
+    return this.writer.enqueue((tx) => this.ops.clear(tx, scope, now))
   }
 
   drop(scope: ScopePath, now: number): Promise<void> {
-    return this.writer.enqueue((tx) => {
-      const row = this.ids.find(scope)
-      if (!row) return
-      const path = encodeScopePath(scope)
-      // Descendants are the encoded paths in (path + '/', path + '0'); '0' follows '/' in byte order.
-      const below =
-        scope.length === 0
-          ? this.statements.allBelowRoot.all()
-          : this.statements.descendants.all(`${path}/`, `${path}0`)
-      this.removeOwn(row.id, row.ancestors, now, tx)
-      for (const { id } of below) this.removeOwn(id, this.ids.ancestorsOf(id), now, tx)
-    })
+    return this.writer.enqueue((tx) => this.ops.drop(tx, scope, now))
   }
 
-  async scopes(scope: ScopePath, options: { after?: string; limit: number; now: number }): Promise<string[]> {
-    await this.reclaimDue(options.now)
-    const row = this.ids.find(scope)
-    if (!row) return []
-    return this.statements.children.all(row.id, options.after ?? '', options.limit).map((child) => child.name)
+  scopes(scope: ScopePath, options: { after?: string; limit: number; now: number }): Promise<string[]> {
+    return this.read(() => this.ops.scopes(scope, options))
   }
 
-  async usage(scope: ScopePath, now: number): Promise<Usage> {
-    await this.reclaimDue(now)
-    const row = this.ids.find(scope)
-    return (row && this.statements.scopeUsage.get(row.id)) || { keys: 0, bytes: 0 }
+  usage(scope: ScopePath, now: number): Promise<Usage> {
+    return this.read(() => this.ops.usage(scope, now))
   }
 
   watch(scope: ScopePath, sink: WatchSink): WatchSubscription {
@@ -153,45 +180,48 @@ export class SqliteBackend implements Backend {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
-      clearInterval(this.sweepTimer)
-      this.writer.close() // commits what is queued, so calls in flight settle
-      try {
-        if (!this.options.readOnly) this.feed.close()
-      } catch {
-        // the registrations expire on their own; closing must still release the file
-      }
+      this.sweep?.stop()
+      const unregister = this.feed.close()
+      if (!this.options.readOnly) this.writer.enqueue(unregister).catch(() => {}) // registrations also expire
+      await this.writer.close() // commits what is queued, so calls in flight settle
+      while (this.waitingReads.size > 0) await Promise.allSettled([...this.waitingReads])
       this.db.close()
     })()
     return this.closing
   }
 
-  /** Removes a scope's own rows; returns how many were live. Logs a delete per live key for watchers. */
-  private removeOwn(id: number, ancestors: readonly number[], now: number, tx: Tx): number {
-    const live = this.statements.liveKeys.all(id, now)
-    const totals = this.statements.scopeTotals.get(id)!
-    if (totals.keys === 0) return 0
-    this.statements.removeScope.run(id)
-    tx.addUsage(ancestors, -totals.keys, -(totals.bytes ?? 0))
-    for (const { key } of live) tx.log(id, key, null)
-    return live.length
+  /**
+   * Runs a read at once. A WAL reader almost never meets a lock, but it can (another process recovering the WAL
+   * after a crash, or switching a new file to WAL): then it retries on a timer, never blocking the loop, until
+   * busyTimeoutMs.
+   */
+  private read<T>(run: () => T, failed?: unknown): Promise<T> {
+    try {
+      if (failed === undefined) return Promise.resolve(run())
+      throw failed
+    } catch (error) {
+      if (!isBusy(error) || this.closing) return Promise.reject(this.fail(error))
+      const deadline = Date.now() + this.options.busyTimeoutMs
+      const waiting = this.retryRead(run, deadline, error)
+      this.waitingReads.add(waiting)
+      const forget = () => this.waitingReads.delete(waiting)
+      waiting.then(forget, forget)
+      return waiting
+    }
   }
 
-  /** Reclaims everything expired by `now` before an answer that must be exact. */
-  private async reclaimDue(now: number): Promise<void> {
-    if (this.options.readOnly || !this.sweeper.anyDue(now)) return
-    await this.writer.enqueue((tx) => this.sweeper.reclaim(tx, now))
-  }
-
-  private backgroundSweep(): void {
-    if (this.options.readOnly) return
-    const now = this.clock()
-    const wall = Date.now()
-    this.writer
-      .enqueue((tx) => {
-        this.sweeper.reclaim(tx, now, SWEEP_BATCH)
-        this.statements.pruneChanges.run(wall - this.options.changeRetentionMs)
-      })
-      .catch(() => {}) // the next sweep retries; expired entries are invisible to reads either way
+  private async retryRead<T>(run: () => T, deadline: number, busy: unknown): Promise<T> {
+    for (let attempt = 0; Date.now() < deadline; attempt++) {
+      const delay = Math.min(Math.min(20, 2 ** attempt) * (0.5 + Math.random() / 2), deadline - Date.now())
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, delay)))
+      try {
+        return run()
+      } catch (error) {
+        if (!isBusy(error)) throw this.fail(error)
+        busy = error
+      }
+    }
+    throw lockTimeout(busy, this.options.file, this.options.busyTimeoutMs)
   }
 
   private fail(error: unknown): Error {
@@ -199,9 +229,9 @@ export class SqliteBackend implements Backend {
   }
 }
 
-function toStored(key: string, row: { value?: Buffer; version: number; expires_at: number | null }): StoredEntry {
-  const entry: StoredEntry = { key, version: toVersion(row.version) }
-  if (row.value !== undefined) entry.value = row.value
-  if (row.expires_at !== null) entry.expiresAt = row.expires_at
+function stored(key: string, value: Buffer | undefined, version: number, expiresAt: number | null): StoredEntry {
+  const entry: StoredEntry = { key, version: toVersion(version) }
+  if (value !== undefined) entry.value = value
+  if (expiresAt !== null) entry.expiresAt = expiresAt
   return entry
 }
