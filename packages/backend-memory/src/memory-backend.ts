@@ -134,17 +134,18 @@ export class MemoryBackend implements Backend {
     if (!data) return []
     const keys = data.index.view()
     const out: StoredEntry[] = []
+    const full = pageFull(query)
     const end = query.prefix === undefined ? undefined : prefixEnd(query.prefix)
     const upper = minBound(query.end, end, query.reverse ? query.after : undefined)
     const lower = maxBound(query.start, query.prefix, query.reverse ? undefined : query.after)
     if (query.reverse) {
       let i = upper === undefined ? keys.length - 1 : SortedKeys.lowerBound(keys, upper, false) - 1
-      for (; i >= 0 && out.length < query.limit; i--) {
+      for (; i >= 0 && !full(out); i--) {
         if (!this.collect(data, keys[i]!, query, out)) break
       }
     } else {
       let i = lower === undefined ? 0 : SortedKeys.lowerBound(keys, lower, false)
-      for (; i < keys.length && out.length < query.limit; i++) {
+      for (; i < keys.length && !full(out); i++) {
         if (!this.collect(data, keys[i]!, query, out)) break
       }
     }
@@ -298,6 +299,18 @@ export class MemoryBackend implements Backend {
     const sinks = this.watchers.get(id)
     if (!sinks || events.length === 0) return
     for (const sink of [...sinks]) for (const event of events) sink.event({ ...event })
+  }
+}
+
+/** Whether a page is complete: `limit` entries, or value bytes that reached `maxBytes`. */
+function pageFull(query: ListQuery): (out: StoredEntry[]) => boolean {
+  const { limit, maxBytes } = query
+  if (maxBytes === undefined || !query.values) return (out) => out.length >= limit
+  let counted = 0
+  let bytes = 0
+  return (out) => {
+    for (; counted < out.length; counted++) bytes += out[counted]!.value?.byteLength ?? 0
+    return out.length >= limit || bytes >= maxBytes
   }
 }
 

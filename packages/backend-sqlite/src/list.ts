@@ -52,6 +52,16 @@ export class ListStatements {
     const params: unknown[] = [scope]
     for (const [, value] of found) params.push(value)
     params.push(query.now, query.limit)
-    return statement.all(...params)
+    const { maxBytes } = query
+    if (maxBytes === undefined || !query.values) return statement.all(...params)
+    // A byte-bounded page: stop stepping the statement once the values reach maxBytes (leaving the loop resets it).
+    const rows: ListedRow[] = []
+    let bytes = 0
+    for (const row of statement.iterate(...params)) {
+      rows.push(row)
+      bytes += row[1]?.byteLength ?? 0
+      if (bytes >= maxBytes) break
+    }
+    return rows
   }
 }

@@ -8,6 +8,7 @@ export interface Stmt<P extends unknown[], R> {
   readonly source: string
   get(...params: P): R | undefined
   all(...params: P): R[]
+  iterate(...params: P): IterableIterator<R>
   run(...params: P): { changes: number }
 }
 

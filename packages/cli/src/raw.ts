@@ -1,5 +1,5 @@
-import { BackendError, CubbyError, DEFAULT_LIMITS } from '@cubby/core'
-import type { Backend, ScopePath, StoredEntry } from '@cubby/core/backend'
+import { BackendError, CubbyError } from '@cubby/core'
+import type { Backend, ListQuery, ScopePath, StoredEntry } from '@cubby/core/backend'
 
 /**
  * Byte-level access to a backend for export, import, migrate and verify: depth-first scope walks and paged entry
@@ -45,25 +45,17 @@ export interface PageOptions {
   /** Aborting stops the reads between pages. @default none */
   signal?: AbortSignal
   /**
-   * The largest value the store may hold (its `limits.maxValueBytes`). Reads ask for at most
-   * `fetchBytes / maxValueBytes` values at once, so a page never holds more than `fetchBytes` of values.
-   * @default DEFAULT_LIMITS.maxValueBytes (4 MiB)
+   * Value bytes a page may hold, about: the backend ends a page right after the value that reaches this bound
+   * (`ListQuery.maxBytes`), so a page holds less than `fetchBytes` plus one value.
+   * @default DEFAULT_FETCH_BYTES (32 MiB)
    */
-  maxValueBytes?: number
-  /** Value bytes a page may hold at most. @default DEFAULT_FETCH_BYTES (32 MiB) */
   fetchBytes?: number
 }
 
 /**
- * The live entries of one scope's own keys, a page at a time, in key order.
- *
- * Without values, pages hold 1000 keys. With values, a page is bounded by bytes, not by a guess from earlier
- * values: it asks for at most `fetchBytes / maxValueBytes` entries (8 with the defaults, 1000 when values are
- * capped at 32 KiB), so whatever mix of sizes the scope holds, one page holds at most `fetchBytes` of values. A
- * value larger than `maxValueBytes` (a store written with higher limits) shrinks later pages to match it.
- *
- * The backend contract has no per-entry size to plan with, so small values pay for this bound with more, smaller
- * pages (about 2x slower on SQLite with the default limits); a `maxBytes` on `Backend.list` would remove that cost.
+ * The live entries of one scope's own keys, a page at a time, in key order. Pages hold up to 1000 entries; with
+ * values, the backend also ends a page once its value bytes reach `fetchBytes`, so whatever mix of sizes the scope
+ * holds, one page holds less than `fetchBytes` plus one value, and small values still come 1000 at a time.
  */
 export async function* entryPages(
   backend: Backend,
@@ -71,16 +63,18 @@ export async function* entryPages(
   options: PageOptions,
 ): AsyncGenerator<StoredEntry[]> {
   const fetchBytes = options.fetchBytes ?? DEFAULT_FETCH_BYTES
-  let largest = options.maxValueBytes ?? DEFAULT_LIMITS.maxValueBytes
   let after: string | undefined
   for (;;) {
     options.signal?.throwIfAborted()
-    const limit = options.values ? Math.max(1, Math.min(PAGE, Math.floor(fetchBytes / largest))) : PAGE
-    const query = { reverse: false, limit, values: options.values, now: Date.now() }
-    const rows = await call(backend, () => backend.list(scope, after === undefined ? query : { ...query, after }))
-    for (const row of rows) largest = Math.max(largest, row.value?.byteLength ?? 0)
+    const query: ListQuery = { reverse: false, limit: PAGE, values: options.values, now: Date.now() }
+    if (options.values) query.maxBytes = fetchBytes
+    if (after !== undefined) query.after = after
+    const rows = await call(backend, () => backend.list(scope, query))
     if (rows.length > 0) yield rows
-    if (rows.length < limit) return
+    let bytes = 0
+    for (const row of rows) bytes += row.value?.byteLength ?? 0
+    // A short page is the end, unless the byte bound ended it.
+    if (rows.length === 0 || (rows.length < PAGE && !(options.values && bytes >= fetchBytes))) return
     after = rows[rows.length - 1]!.key
   }
 }

@@ -47,7 +47,6 @@ Examples:
         const stats = await exportStore(connection.backend, file?.stream ?? ctx.stdout, {
           root,
           source: redactUrl(connection.url),
-          maxValueBytes: connection.cubby.limits.maxValueBytes,
           onProgress: (n) => bar.increment(n),
           signal: ctx.signal,
         })

@@ -13,11 +13,6 @@ export interface ExportOptions {
   root?: readonly string[]
   /** Recorded in the header (redact passwords first). @default backend.name */
   source?: string
-  /**
-   * The largest value the store may hold (the opened cubby's `limits.maxValueBytes`): sizes the reads so that at
-   * most `fetchBytes` of values are held at once. @default 4194304 (core's default limit)
-   */
-  maxValueBytes?: number
   /** Value bytes held in memory at most, per read. @default 33554432 (32 MiB) */
   fetchBytes?: number
   /** Called with the number of entries written after each read. @default none */
@@ -37,7 +32,7 @@ export interface ExportStats {
 /**
  * Streams a scope and its descendants to `out` in the export format (see `export-format.ts`): depth-first, reads
  * bounded by bytes (see `entryPages`), and each write waits for `out` to drain when its buffer is full, so memory
- * stays bounded however many keys there are and whatever their sizes: at most `fetchBytes` of values, plus one
+ * stays bounded however many keys there are and whatever their sizes: less than `fetchBytes` of values plus one value, plus one
  * entry line (a value's base64), plus the stream's own buffer.
  */
 export async function exportStore(backend: Backend, out: Writable, options: ExportOptions = {}): Promise<ExportStats> {
@@ -46,7 +41,6 @@ export async function exportStore(backend: Backend, out: Writable, options: Expo
   const pageOptions = {
     values: true,
     signal: options.signal,
-    maxValueBytes: options.maxValueBytes,
     fetchBytes: options.fetchBytes,
   }
   await write(out, headerLine(root, options.source ?? backend.name), options.signal)

@@ -49,8 +49,7 @@ export async function migrateStore(
   const writer = new BatchWriter(to.cubby, to.backend, { batchSize: options.batchSize, onProgress: options.onCopy })
   let read = 0
   let scopes = 0
-  const maxValueBytes = Math.max(from.cubby.limits.maxValueBytes, to.cubby.limits.maxValueBytes)
-  const pages = { values: true, signal, maxValueBytes, fetchBytes: options.fetchBytes }
+  const pages = { values: true, signal, fetchBytes: options.fetchBytes }
   for await (const scope of walkScopes(from.backend, root, signal)) {
     let seen = false
     for await (const page of entryPages(from.backend, scope, pages)) {
@@ -64,7 +63,6 @@ export async function migrateStore(
   options.onCopied?.()
   const verify = await verifyCopy(from.backend, to.backend, {
     root,
-    maxValueBytes,
     fetchBytes: options.fetchBytes,
     onProgress: options.onVerify,
     signal,

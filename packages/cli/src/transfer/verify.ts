@@ -30,8 +30,6 @@ export interface VerifyReport {
 export interface VerifyOptions {
   /** The scope compared, with everything below it. @default [] (the whole store) */
   root?: readonly string[]
-  /** The largest value either store may hold (`limits.maxValueBytes`), to size reads. @default 4194304 */
-  maxValueBytes?: number
   /** Value bytes held at once, split between the two sides. @default 33554432 (32 MiB) */
   fetchBytes?: number
   /** Called with the number of source entries compared after each step. @default none */
@@ -59,7 +57,6 @@ export async function verifyCopy(source: Backend, target: Backend, options: Veri
   const pages = {
     values: true,
     signal: options.signal,
-    maxValueBytes: options.maxValueBytes,
     fetchBytes: (options.fetchBytes ?? DEFAULT_FETCH_BYTES) / 2,
   }
   for await (const scope of walkScopes(source, options.root ?? [], options.signal)) {

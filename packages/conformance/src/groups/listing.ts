@@ -166,6 +166,38 @@ export function listingGroup(target: ConformanceTarget): void {
       expect(prefixed).toEqual(range(20).slice(10))
     })
 
+    it('ends a page right after the entry that reaches ListQuery.maxBytes, both directions, skipping expired', async () => {
+      const { cubby, clock, handle } = await setup(target)
+      const store = cubby.scope('bytes')
+      const sizes = [10, 10, 3000, 10, 10, 5000, 10, 10]
+      await store.setMany(sizes.map((size, i) => [`k${i}`, 'x'.repeat(size)] as const))
+      await store.set('k3', 'gone', { ttl: 1 })
+      clock.advance(10)
+      const backend = handle.backend
+      const page = async (reverse: boolean, maxBytes: number, after?: string) => {
+        const query = { reverse, limit: 100, values: true, maxBytes, now: clock.now(), ...(after ? { after } : {}) }
+        return (await backend.list(['bytes'], query)).map((row) => [row.key, row.value!.byteLength] as const)
+      }
+      const walk = async (reverse: boolean, maxBytes: number) => {
+        const pages: string[][] = []
+        let after: string | undefined
+        for (let round = 0; round < 20; round++) {
+          const rows = await page(reverse, maxBytes, after)
+          if (rows.length > 0) pages.push(rows.map(([key]) => key))
+          const bytes = rows.reduce((sum, [, size]) => sum + size, 0)
+          // Every entry but the last keeps the page below the bound; a short page below it is the end.
+          expect(rows.slice(0, -1).reduce((sum, [, size]) => sum + size, 0)).toBeLessThan(maxBytes)
+          if (rows.length === 0 || bytes < maxBytes) return pages
+          after = rows[rows.length - 1]![0]
+        }
+        throw new Error('paging by maxBytes did not end')
+      }
+      expect(await walk(false, 2000)).toEqual([['k0', 'k1', 'k2'], ['k4', 'k5'], ['k6', 'k7']])
+      expect(await walk(true, 2000)).toEqual([['k7', 'k6', 'k5'], ['k4', 'k2'], ['k1', 'k0']])
+      expect(await walk(false, 1)).toEqual([['k0'], ['k1'], ['k2'], ['k4'], ['k5'], ['k6'], ['k7']])
+      expect((await page(false, 1_000_000)).map(([key]) => key)).toEqual(['k0', 'k1', 'k2', 'k4', 'k5', 'k6', 'k7'])
+    })
+
     it('lists only the scope’s own keys, not child scopes’', async () => {
       const { cubby } = await setup(target)
       await cubby.scope('p', 'child').set('k', 1)

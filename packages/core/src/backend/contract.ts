@@ -137,6 +137,14 @@ export interface ListQuery {
   limit: number
   /** Include `value` bytes; when false, omit `StoredEntry.value`. */
   values: boolean
+  /**
+   * A bound on a page's value bytes, for tools that stream whole stores (the CLI's export and migrate) whatever
+   * their value sizes. When set (only with `values`), end the page right after the first entry that brings the
+   * page's total `value.byteLength` to `maxBytes` or more: such a page may hold fewer than `limit` entries (always
+   * at least one), and the caller continues after its last key. A page shorter than `limit` whose value bytes stay
+   * below `maxBytes` still means that nothing is left. Core's own `list` never sets it.
+   */
+  maxBytes?: number
   /** The time of the read (for expiry). */
   now: number
 }
@@ -228,7 +236,8 @@ export interface Backend {
   write(request: WriteRequest): Promise<WriteResult>
   /**
    * Live entries of the scope's own keys in the query's range, in UTF-8 byte order (descending if `reverse`):
-   * exactly `min(query.limit, remaining)` of them (see `ListQuery.limit`).
+   * exactly `min(query.limit, remaining)` of them (see `ListQuery.limit`), or fewer when `query.maxBytes` ends the
+   * page early.
    */
   list(scope: ScopePath, query: ListQuery): Promise<StoredEntry[]>
   /**
