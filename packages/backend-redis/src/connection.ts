@@ -1,98 +1,66 @@
-import { BackendError } from '@cubby/core/backend'
-import { createClient, createCluster, RESP_TYPES } from 'redis'
+import { createClient, RESP_TYPES, type RedisClientOptions, type RedisClientType } from 'redis'
+import { isAuthError } from './errors.js'
+import type { Endpoint, ResolvedOptions } from './options.js'
+import { Subscribers } from './subscribers.js'
 
-type Arg = string | Buffer
+export type Arg = string | Buffer
 
-/** What the backend needs from a connection, the same for one server and for a cluster. */
+/** What the backend needs from Redis, the same for one server and for a cluster. */
 export interface Connection {
+  readonly cluster: boolean
   /** Sends a command routed by `key` (a cluster sends it to the key's slot). Bulk replies arrive as Buffers. */
   send(key: string, args: Arg[]): Promise<unknown>
-  /** Subscribes to a sharded channel on a subscriber connection created on first use; resolves when acknowledged. */
-  subscribe(channel: string, listener: (message: Buffer) => void): Promise<void>
-  unsubscribe(channel: string, listener: (message: Buffer) => void): Promise<void>
-  /** Called when a subscriber connection drops: messages published meanwhile may be lost. */
-  onSubscriberLost(handler: (error: Error) => void): void
-  close(): Promise<void>
+  /** Subscriber connections for sharded pub/sub, opened on first use. */
+  readonly subscribers: Subscribers
+  /** Runs a command on every master (the server, or each cluster master); rejects on the first failure. */
+  everyMaster(args: Arg[]): Promise<unknown[]>
+  /** The same, reporting each master's outcome. */
+  everyMaster(args: Arg[], settled: true): Promise<PromiseSettledResult<unknown>[]>
+  /** Drops every connection at once; callers let their calls settle first. */
+  close(): void
 }
 
-/** Where and how to connect. */
-export interface ConnectionConfig {
-  /** One URL for a server; the seed nodes for a cluster. */
-  urls: string[]
-  cluster: boolean
-  connectTimeoutMs: number
+export const typeMapping = { [RESP_TYPES.BLOB_STRING]: Buffer } as const
+
+/** Backoff while a server is unreachable: quick at first, then once a second, forever. */
+const backoff = (retries: number) => Math.min(50 * 2 ** Math.min(retries, 5), 1000)
+
+/** Shared state of one backend's connections: until the first connection is up, bad credentials are final. */
+export interface ConnectState {
+  opened: boolean
 }
-
-/** Backoff while the server is unreachable: quick at first, then once a second, forever. */
-const reconnectStrategy = (retries: number) => Math.min(50 * 2 ** Math.min(retries, 5), 1000)
-
-const typeMapping = { [RESP_TYPES.BLOB_STRING]: Buffer } as const
 
 /**
- * Opens a connection. Commands fail at once while disconnected (no offline queue: a call must not wait for a server
- * that may never come back) and the client reconnects by itself. The driver's own `timeout` only covers commands
- * not yet written, so the per-call deadline is core's (the backend declares `capabilities.timeouts: false`).
+ * Client options for one node: credentials and TLS from the URL, no offline queue (a call must not wait for a server
+ * that may never come back: it fails at once and the client reconnects in the background), and reconnection with
+ * backoff — except for bad credentials at open, which fail the open at once instead of retrying until the timeout.
  */
-export async function connect(config: ConnectionConfig): Promise<Connection> {
-  const socket = { connectTimeout: config.connectTimeoutMs, reconnectStrategy }
-  let lostHandler: ((error: Error) => void) | undefined
-  const lost = (error: unknown) => lostHandler?.(error instanceof Error ? error : new Error(String(error)))
-
-  if (config.cluster) {
-    const cluster = createCluster({
-      rootNodes: config.urls.map((url) => ({ url })),
-      defaults: { socket, disableOfflineQueue: true, disableClientInfo: true },
-    })
-    cluster.on('error', () => {}) // each call reports its own failure; without a listener the event would throw
-    cluster.on('node-error', () => {})
-    cluster.on('node-reconnecting', (node: unknown) =>
-      lost(new Error(`cluster node ${describeNode(node)} reconnecting`)),
-    )
-    await bounded(cluster.connect(), config.connectTimeoutMs, () => void cluster.destroy())
-    return {
-      // The cluster client writes the routed slot into the options object: one object per call.
-      send: (key, args) => cluster.sendCommand(key, false, args, { typeMapping }),
-      subscribe: (channel, listener) => cluster.sSubscribe(channel, listener, true),
-      unsubscribe: (channel, listener) => cluster.sUnsubscribe(channel, listener, true),
-      onSubscriberLost: (handler) => {
-        lostHandler = handler
-      },
-      close: () => cluster.close(),
-    }
+export function nodeOptions(
+  options: ResolvedOptions,
+  state: ConnectState,
+  endpoint: Endpoint | undefined,
+  reconnect = true,
+): RedisClientOptions {
+  const { credentials } = options
+  const socket: Record<string, unknown> = {
+    connectTimeout: options.connectTimeoutMs,
+    reconnectStrategy: reconnect
+      ? (retries: number, cause: unknown) => (!state.opened && isAuthError(cause) ? cause : backoff(retries))
+      : false,
   }
-
-  const client = createClient({ url: config.urls[0], socket, disableOfflineQueue: true, disableClientInfo: true })
-  client.on('error', () => {}) // as above
-  await bounded(client.connect(), config.connectTimeoutMs, () => client.destroy())
-  let subscriber: ReturnType<typeof client.duplicate> | undefined
-  const subscribed = async () => {
-    if (!subscriber) {
-      const next = client.duplicate()
-      next.on('error', () => {})
-      next.on('reconnecting', () => lost(new Error('the subscriber connection dropped')))
-      subscriber = next
-      await next.connect()
-    }
-    return subscriber
+  if (endpoint) {
+    socket.host = endpoint.host
+    socket.port = endpoint.port
   }
-  const options = { typeMapping }
-  return {
-    send: (_key, args) => client.sendCommand(args, options),
-    subscribe: async (channel, listener) => (await subscribed()).sSubscribe(channel, listener, true),
-    unsubscribe: async (channel, listener) => {
-      await subscriber?.sUnsubscribe(channel, listener, true)
-    },
-    onSubscriberLost: (handler) => {
-      lostHandler = handler
-    },
-    close: async () => {
-      await Promise.allSettled([client.close(), subscriber?.close()])
-    },
-  }
+  if (credentials.tls) socket.tls = true
+  const result: Record<string, unknown> = { socket, disableOfflineQueue: true, disableClientInfo: true }
+  if (credentials.username !== undefined) result.username = credentials.username
+  if (credentials.password !== undefined) result.password = credentials.password
+  return result as RedisClientOptions
 }
 
 /** The driver's connect() retries forever against a down server: give up after `ms`. */
-async function bounded(connecting: Promise<unknown>, ms: number, abandon: () => void): Promise<void> {
+export async function bounded(connecting: Promise<unknown>, ms: number, abandon: () => void): Promise<void> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
@@ -107,25 +75,44 @@ async function bounded(connecting: Promise<unknown>, ms: number, abandon: () => 
   }
 }
 
-function describeNode(node: unknown): string {
-  const { host, port } = (node ?? {}) as { host?: string; port?: number }
-  return host === undefined ? 'unknown' : `${host}:${port}`
+/**
+ * Drops a client without waiting: its queue is rejected and its socket closed. (The driver's graceful close() waits
+ * for every queued reply, forever on a stalled server, and then cannot be destroyed any more; callers let their own
+ * calls settle first.)
+ */
+export function destroy(client: { destroy(): unknown }): void {
+  try {
+    client.destroy()
+  } catch {
+    // already closed
+  }
 }
 
-/** A `BackendError` that says what went wrong with Redis and what to do. */
-export function redisError(error: unknown, where: string): BackendError {
-  if (error instanceof BackendError) return error
-  const name = (error as Error)?.constructor?.name ?? 'Error'
-  const detail = error instanceof Error ? error.message : String(error)
-  let message: string
-  if (name === 'ClientOfflineError' || name === 'ClientClosedError' || name === 'SocketClosedUnexpectedlyError') {
-    message = `Redis at ${where} is unreachable; the client keeps reconnecting in the background, retry later`
-  } else if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|no connection within/.test(detail)) {
-    message = `cannot connect to Redis at ${where}; check that it runs and that the URL is right`
-  } else if (name === 'ErrorReply' || name === 'SimpleError' || name === 'BlobError') {
-    message = `Redis at ${where} refused a command`
-  } else {
-    message = `Redis at ${where} failed`
+/** Opens a connection to one server. */
+export async function connectServer(options: ResolvedOptions, state: ConnectState): Promise<Connection> {
+  const endpoint = options.endpoints[0]!
+  const config = { ...nodeOptions(options, state, endpoint), database: options.database }
+  const client = createClient(config) as unknown as RedisClientType
+  client.on('error', () => {}) // each call reports its own failure; without a listener the event would throw
+  await bounded(client.connect(), options.connectTimeoutMs, () => client.destroy())
+  const subscribers = new Subscribers({
+    locate: () => endpoint,
+    create: () =>
+      createClient({ ...nodeOptions(options, state, endpoint, false), database: options.database }) as RedisClientType,
+    moved: async () => {},
+  })
+  const commandOptions = { typeMapping }
+  return {
+    cluster: false,
+    send: (_key, args) => client.sendCommand(args, commandOptions),
+    subscribers,
+    everyMaster: ((args: Arg[], settled?: boolean) =>
+      settled
+        ? Promise.allSettled([client.sendCommand(args)])
+        : Promise.all([client.sendCommand(args)])) as Connection['everyMaster'],
+    close: () => {
+      subscribers.destroy()
+      destroy(client)
+    },
   }
-  return new BackendError(`${message} (${name}: ${detail})`, { cause: error })
 }

@@ -1,98 +1,157 @@
 import type { ListQuery, ScopePath, StoredEntry } from '@cubby/core/backend'
-import type { Connection } from './connection.js'
+import type { Arg, Connection } from './connection.js'
+import type { Deadlines } from './deadline.js'
 import { parseEntry } from './entry.js'
-import { entryKey, indexKey, type ScopeKeys, scopeKeys } from './keys.js'
-import { SCRIPTS } from './scripts.js'
+import { timeoutError } from './errors.js'
+import { indexKey, type ScopeKeys, scopeKeys } from './keys.js'
+import type { Scripts } from './scripts.js'
 
 interface PendingGet {
   keys: readonly string[]
   now: number
-  values: boolean
   resolve(entries: (StoredEntry | undefined)[]): void
   reject(error: unknown): void
 }
 
+interface Batch {
+  scope: ScopeKeys
+  values: boolean
+  gets: PendingGet[]
+}
+
 /**
- * Reads. Gets issued in the same tick for the same scope are coalesced into one MGET (all of a scope's entries
- * share a slot), so `Promise.all` of many gets costs one round trip per scope instead of one per key.
+ * Reads. Gets issued in the same tick for the same scope are coalesced into one MGET (all of a scope's entries share
+ * a slot), so `Promise.all` of many gets costs one round trip per scope instead of one per key. Reads without
+ * values (`has`, `keys()`) fetch only entry headers, never the values.
  */
 export class Reader {
-  private readonly pending = new Map<string, { scope: ScopeKeys; gets: PendingGet[] }>()
+  private readonly pending = new Map<string, Batch>()
   private scheduled = false
+  private readonly tasks = new Set<Promise<unknown>>()
+  private readonly flushNow = () => this.flush()
 
   constructor(
     private readonly connection: Connection,
+    private readonly scripts: Scripts,
+    private readonly deadlines: Deadlines,
     private readonly prefix: string,
+    private readonly where: string,
     private readonly fail: (error: unknown) => Error,
   ) {}
 
-  get(
-    path: ScopePath,
-    keys: readonly string[],
-    options: { values: boolean; now: number },
-  ): Promise<(StoredEntry | undefined)[]> {
+  get(path: ScopePath, keys: readonly string[], options: { values: boolean; now: number }) {
     const scope = scopeKeys(this.prefix, path)
-    return new Promise((resolve, reject) => {
-      let batch = this.pending.get(scope.id)
-      if (!batch) {
-        batch = { scope, gets: [] }
-        this.pending.set(scope.id, batch)
-      }
-      batch.gets.push({ keys, now: options.now, values: options.values, resolve, reject })
+    return new Promise<(StoredEntry | undefined)[]>((resolve, reject) => {
+      const id = options.values ? scope.id : `${scope.id}\u0000`
+      const batch = this.pending.get(id)
+      const get = { keys, now: options.now, resolve, reject }
+      if (batch) batch.gets.push(get)
+      else this.pending.set(id, { scope, values: options.values, gets: [get] })
       if (!this.scheduled) {
         this.scheduled = true
-        queueMicrotask(() => this.flush())
+        queueMicrotask(this.flushNow)
       }
     })
   }
 
-  private flush(): void {
-    this.scheduled = false
-    const batches = [...this.pending.values()]
-    this.pending.clear()
-    for (const { scope, gets } of batches) {
-      const names = gets.flatMap((get) => get.keys.map((key) => entryKey(scope, key)))
-      this.connection.send(names[0]!, ['MGET', ...names]).then(
-        (reply) => {
-          const entries = reply as (Buffer | null)[]
-          let at = 0
-          for (const get of gets) {
-            get.resolve(
-              get.keys.map((key) => {
-                const entry = entries[at++]
-                return entry ? parseEntry(key, entry, get.now, get.values) : undefined
-              }),
-            )
-          }
-        },
-        (error: unknown) => {
-          const failure = this.fail(error)
-          for (const get of gets) get.reject(failure)
-        },
-      )
-    }
+  /** Resolves once every read sent so far has settled. */
+  async drain(): Promise<void> {
+    while (this.tasks.size > 0) await Promise.allSettled([...this.tasks])
   }
 
-  /** A page of live entries, in one script call. */
+  private flush(): void {
+    this.scheduled = false
+    for (const batch of this.pending.values()) this.send(batch)
+    this.pending.clear()
+  }
+
+  private send({ scope, values, gets }: Batch): void {
+    const names: string[] = []
+    for (const get of gets) for (const key of get.keys) names.push(scope.entries + key)
+    let expired = false
+    const done = this.deadlines.start(() => {
+      expired = true
+      const error = timeoutError(this.where, this.deadlines.ms, false)
+      for (const get of gets) get.reject(error)
+    })
+    const task = this.fetch(names, values).then(
+      (entries) => {
+        done()
+        if (expired) return
+        let at = 0
+        for (const get of gets) {
+          const rows: (StoredEntry | undefined)[] = new Array(get.keys.length)
+          for (let i = 0; i < get.keys.length; i++) {
+            const entry = entries[at++]
+            rows[i] = entry && entry.length > 0 ? parseEntry(get.keys[i]!, entry, get.now, values) : undefined
+          }
+          get.resolve(rows)
+        }
+      },
+      (error: unknown) => {
+        done()
+        if (expired) return
+        const failure = this.fail(error)
+        for (const get of gets) get.reject(failure)
+      },
+    )
+    this.tasks.add(task)
+    const remove = () => this.tasks.delete(task)
+    task.then(remove, remove)
+  }
+
+  /** Entries (or only their headers) of `names`, all in one slot; null or empty where absent. */
+  private fetch(names: string[], values: boolean): Promise<(Buffer | null)[]> {
+    if (!values) return this.scripts.headers.run(this.connection, names, []) as Promise<Buffer[]>
+    const args: Arg[] = ['MGET']
+    for (const name of names) args.push(name)
+    return this.connection.send(names[0]!, args) as Promise<(Buffer | null)[]>
+  }
+
+  /**
+   * A page of live entries: key ranges read from the scope's index with ZRANGEBYLEX, their entries with MGET,
+   * repeated past expired entries until the page is full or the range is exhausted. With `maxBytes` the entries are
+   * fetched in growing slices, so a page of huge values stops soon after the bound instead of reading them all.
+   */
   async list(path: ScopePath, query: ListQuery): Promise<StoredEntry[]> {
     const scope = scopeKeys(this.prefix, path)
-    const [min, max] = lexBounds(query)
+    let [min, max] = lexBounds(query)
     const index = indexKey(scope)
-    const reply = (await SCRIPTS.list.run(this.connection, index, [
-      scope.group,
-      scope.id,
-      String(query.now),
-      min,
-      max,
-      query.reverse ? '1' : '',
-      String(query.limit),
-      query.values ? '1' : '',
-    ])) as Buffer[]
     const out: StoredEntry[] = []
-    for (let i = 0; i < reply.length; i += 2) {
-      const key = reply[i]!.toString('utf8')
-      const entry = parseEntry(key, reply[i + 1]!, query.now, query.values)
-      if (entry) out.push(entry)
+    const bounded = query.values && query.maxBytes !== undefined
+    let bytes = 0
+    let slice = 16
+    while (out.length < query.limit) {
+      const want = query.limit - out.length + 8
+      const keys = (await this.connection.send(
+        index,
+        query.reverse
+          ? ['ZREVRANGEBYLEX', index, max, min, 'LIMIT', '0', String(want)]
+          : ['ZRANGEBYLEX', index, min, max, 'LIMIT', '0', String(want)],
+      )) as Buffer[]
+      if (keys.length === 0) break
+      const names = keys.map((key) => scope.entries + key.toString('utf8'))
+      let last = -1
+      for (let start = 0; start < keys.length && out.length < query.limit; ) {
+        const end = bounded ? Math.min(keys.length, start + slice) : keys.length
+        const entries = await this.fetch(names.slice(start, end), query.values)
+        for (let i = start; i < end && out.length < query.limit; i++) {
+          last = i
+          const entry = entries[i - start]
+          if (!entry || entry.length === 0) continue
+          const parsed = parseEntry(keys[i]!.toString('utf8'), entry, query.now, query.values)
+          if (!parsed) continue
+          out.push(parsed)
+          bytes += parsed.value?.byteLength ?? 0
+          if (bounded && bytes >= query.maxBytes!) return out
+        }
+        start = end
+        slice *= 2
+      }
+      if (keys.length < want || last < 0) break
+      const after = Buffer.concat([Buffer.from('('), keys[last]!])
+      if (query.reverse) max = after
+      else min = after
     }
     return out
   }

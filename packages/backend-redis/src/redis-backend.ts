@@ -10,133 +10,191 @@ import type {
   WriteRequest,
   WriteResult,
 } from '@cubby/core/backend'
-import { type Connection, connect, redisError } from './connection.js'
+import { checkServer } from './checks.js'
+import { connectCluster } from './cluster.js'
+import { bounded, type Connection, connectServer } from './connection.js'
+import { Deadlines } from './deadline.js'
+import { redisError, timeoutError } from './errors.js'
 import { Feed } from './feed.js'
 import { GROUP_DEPTH, scopeKeys } from './keys.js'
 import type { ResolvedOptions } from './options.js'
 import { Reader } from './reader.js'
+import { Registry } from './registry.js'
+import { loadLibrary, type Scripts, scripts } from './scripts.js'
 import { Sweeper } from './sweeper.js'
 import { Tree } from './tree.js'
 import { Writer } from './writer.js'
 
+/** Options for tests, not part of the public API. */
+export interface InternalOptions {
+  /** Run scripts that fail on any key they touch without declaring it. */
+  checkKeys?: boolean
+}
+
 /**
- * The Redis backend, for one server or a cluster: Lua scripts make each write atomic in its group's slot, reads
- * are coalesced MGETs and paged ZRANGEBYLEX scans of per-scope indexes, and watch rides on sharded pub/sub.
+ * The Redis backend, for one server or a cluster: Lua scripts make each write atomic in its group's slot, reads are
+ * coalesced MGETs and paged ZRANGEBYLEX reads of per-scope indexes, and watch rides on sharded pub/sub.
  */
 export class RedisBackend implements Backend {
   readonly name = 'redis'
-  readonly capabilities: BackendCapabilities = Object.freeze({
-    ttl: true,
-    watch: true,
-    quotas: true,
-    persistent: true,
-    // A write and its quota check are one script in one slot: the slot of the [workspace, plugin] subtree.
-    minQuotaDepth: GROUP_DEPTH,
-    // The driver's timeout does not cover commands already sent to a stalled server; core's deadline does.
-    timeouts: false,
-  })
+  readonly capabilities: BackendCapabilities
+  private readonly deadlines: Deadlines
   private readonly reader: Reader
   private readonly writer: Writer
   private readonly sweeper: Sweeper
   private readonly tree: Tree
   private readonly feed: Feed
   private closing: Promise<void> | undefined
-  /** Calls in progress, so close() lets them settle before it disconnects. */
+  /** Calls other than get/write in progress, so close() lets them settle before it disconnects. */
   private readonly calls = new Set<Promise<unknown>>()
+  private readonly fail: (error: unknown) => Error
 
   private constructor(
     private readonly connection: Connection,
     private readonly options: ResolvedOptions,
     clock: () => number,
     timeoutMs: number,
+    scripts: Scripts,
   ) {
-    const fail = (error: unknown) => redisError(error, options.where)
-    this.reader = new Reader(connection, options.prefix, fail)
-    this.writer = new Writer(connection, options.prefix, options.expiryGraceMs, fail)
-    this.sweeper = new Sweeper(connection, options.prefix)
-    this.tree = new Tree(connection, options.prefix, this.sweeper)
-    this.feed = new Feed(connection, options.prefix, fail, timeoutMs)
+    const standalone = !connection.cluster
+    this.capabilities = Object.freeze({
+      ttl: true,
+      watch: true,
+      quotas: true,
+      persistent: true,
+      // One server runs a script over any keys; a cluster only within one slot: the [workspace, plugin] subtree's.
+      minQuotaDepth: standalone ? 0 : GROUP_DEPTH,
+      // Every call, watch start and close() settles within min(commandTimeoutMs, timeoutMs) on its own.
+      timeouts: true,
+    })
+    const { prefix, where } = options
+    this.fail = (error) => redisError(error, where)
+    this.deadlines = new Deadlines(Math.min(options.commandTimeoutMs, timeoutMs))
+    // A watched scope's sequence counter outlives quiet spells of many heartbeats, then expires with no watcher.
+    const seqTtlMs = Math.max(600_000, 20 * options.heartbeatMs)
+    const base = { connection, scripts, prefix }
+    this.sweeper = new Sweeper(connection, scripts, prefix, standalone)
+    const registry = standalone ? undefined : new Registry(connection, scripts, prefix)
+    this.reader = new Reader(connection, scripts, this.deadlines, prefix, where, this.fail)
+    this.writer = new Writer({
+      ...base,
+      deadlines: this.deadlines,
+      context: { prefix, standalone, graceMs: options.expiryGraceMs, seqTtlMs },
+      where,
+      fail: this.fail,
+      register: (scope) => registry!.register(scope.path),
+      reclaim: (request) => {
+        const top = request.quotas.reduce((a, b) => (b.scope.length < a.length ? b.scope : a), request.scope)
+        return this.sweeper.sweepScope(scopeKeys(prefix, top), request.now)
+      },
+    })
+    this.tree = new Tree({ ...base, sweeper: this.sweeper, registry, seqTtlMs })
+    this.feed = new Feed({
+      ...base,
+      deadlines: this.deadlines,
+      heartbeatMs: options.heartbeatMs,
+      seqTtlMs,
+      fail: this.fail,
+    })
     this.sweeper.start(options.sweepIntervalMs, clock)
   }
 
-  /** Connects and returns a backend; fails with `BackendError` if no connection comes up in time. */
-  static async open(options: ResolvedOptions, clock: () => number, timeoutMs: number): Promise<RedisBackend> {
+  /**
+   * Connects, checks the server (Redis >= 7, credentials, eviction policy) and returns a backend; fails with
+   * `BackendError` (or `InvalidConfigError` for an unsuitable server) if that does not work out in time.
+   */
+  static async open(
+    options: ResolvedOptions,
+    clock: () => number,
+    timeoutMs: number,
+    internal: InternalOptions = {},
+  ): Promise<RedisBackend> {
+    const state = { opened: false }
     try {
-      return new RedisBackend(await connect(options), options, clock, timeoutMs)
+      const connection = options.cluster ? await connectCluster(options, state) : await connectServer(options, state)
+      const functions = scripts(internal.checkKeys)
+      try {
+        const ready = async () => {
+          await checkServer(connection, options.where)
+          await loadLibrary(connection, functions.library)
+        }
+        await bounded(ready(), options.connectTimeoutMs, () => {})
+      } catch (error) {
+        connection.close()
+        throw error
+      }
+      state.opened = true
+      return new RedisBackend(connection, options, clock, timeoutMs, functions)
     } catch (error) {
       throw redisError(error, options.where)
     }
   }
 
   get(scope: ScopePath, keys: readonly string[], options: { values: boolean; now: number }) {
-    return this.track(this.reader.get(scope, keys, options))
+    return this.reader.get(scope, keys, options)
   }
 
   write(request: WriteRequest): Promise<WriteResult> {
-    return this.track(
-      (async () => {
-        await this.guard(async () => {
-          await this.tree.register(request.scope)
-          const expiries = request.ops
-            .map((op) => (op.type === 'delete' ? undefined : op.expiresAt))
-            .filter((at) => at !== undefined)
-          if (expiries.length > 0)
-            await this.sweeper.register(scopeKeys(this.options.prefix, request.scope), Math.min(...expiries))
-        })
-        return this.writer.write(request)
-      })(),
-    )
+    return this.writer.write(request)
   }
 
   list(scope: ScopePath, query: ListQuery): Promise<StoredEntry[]> {
-    return this.guard(() => this.reader.list(scope, query))
+    return this.bounded(() => this.reader.list(scope, query), false)
   }
 
   clear(scope: ScopePath, now: number): Promise<number> {
-    return this.guard(() => this.tree.clear(scope, now))
+    return this.bounded(() => this.tree.clear(scope, now), true)
   }
 
   drop(scope: ScopePath, now: number): Promise<void> {
-    return this.guard(() => this.tree.drop(scope, now))
+    return this.bounded(() => this.tree.drop(scope, now), true)
   }
 
   scopes(scope: ScopePath, options: { after?: string; limit: number; now: number }): Promise<string[]> {
-    return this.guard(() => this.tree.scopes(scope, options.after, options.limit, options.now))
+    return this.bounded(() => this.tree.scopes(scope, options.after, options.limit, options.now), false)
   }
 
   usage(scope: ScopePath, now: number): Promise<Usage> {
-    return this.guard(() => this.tree.usage(scope, now))
+    return this.bounded(() => this.tree.usage(scope, now), false)
   }
 
   watch(scope: ScopePath, sink: WatchSink): WatchSubscription {
     return this.feed.subscribe(scope, sink)
   }
 
+  /**
+   * Lets calls in flight settle — each is bounded by the command timeout; close() waits at most a little less —
+   * then drops every connection at once (a graceful close could wait forever on a stalled server).
+   */
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.sweeper.stop()
-      while (this.calls.size > 0) await Promise.allSettled([...this.calls]) // calls in flight settle first
-      await this.writer.drain()
-      await this.connection.close()
+      this.feed.close()
+      const settled = Promise.allSettled([this.writer.drain(), this.reader.drain(), ...this.calls])
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([
+        settled,
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, Math.floor(this.deadlines.ms * 0.8))
+        }),
+      ])
+      clearTimeout(timer)
+      this.connection.close()
+      this.deadlines.stop()
     })()
     return this.closing
   }
 
-  private track<T>(call: Promise<T>): Promise<T> {
+  /** Runs a multi-step call, mapping driver failures to `BackendError`s and bounding it by the command timeout. */
+  private bounded<T>(run: () => Promise<T>, write: boolean): Promise<T> {
+    const call = Promise.resolve()
+      .then(run)
+      .catch((error: unknown) => {
+        throw this.fail(error)
+      })
     this.calls.add(call)
-    void call.then(
-      () => this.calls.delete(call),
-      () => this.calls.delete(call),
-    )
-    return call
-  }
-
-  /** Runs driver calls, turning their failures into `BackendError`s that say what to do. */
-  private guard<T>(run: () => Promise<T>): Promise<T> {
-    return this.track(
-      run().catch((error: unknown) => {
-        throw redisError(error, this.options.where)
-      }),
-    )
+    const remove = () => this.calls.delete(call)
+    call.then(remove, remove)
+    return this.deadlines.bound(call, () => timeoutError(this.options.where, this.deadlines.ms, write))
   }
 }

@@ -1,33 +1,52 @@
-import { createHash } from 'node:crypto'
-import type { Connection } from './connection.js'
-import { CLEAR, LIST, SWEEP } from './lua/read.js'
-import { WRITE } from './lua/write.js'
+import type { Arg, Connection } from './connection.js'
+import { isConnectionLoss } from './errors.js'
+import { type FunctionName, type LibrarySource, librarySource } from './lua/library.js'
 
-/** A Lua script called by SHA; loaded on first use and again after NOSCRIPT (a restarted or flushed server). */
+/**
+ * Loads the library on the server, or on every cluster master — not only the one a call went to: during a slot
+ * migration a call may be redirected (ASK) to a master that has never run one. A library already there is fine.
+ */
+export async function loadLibrary(connection: Connection, library: LibrarySource): Promise<void> {
+  const loads = await connection.everyMaster(['FUNCTION', 'LOAD', library.source], true)
+  const failed = loads.find(
+    (load) => load.status === 'rejected' && !/already exists/i.test(String((load.reason as Error)?.message)),
+  )
+  // A master that is down does not matter now; one that refuses (e.g. no permission) does.
+  if (failed?.status === 'rejected' && !isConnectionLoss(failed.reason)) throw failed.reason
+}
+
+/**
+ * One function of the library, called with FCALL. The library is loaded at open, and again whenever a server
+ * answers that it does not know the function: a restarted server without persistence, FUNCTION FLUSH, a new
+ * cluster master. (FUNCTION LOAD is replicated, so a promoted replica has it already.)
+ */
 export class Script {
-  readonly sha: string
+  constructor(
+    private readonly library: LibrarySource,
+    readonly name: string,
+  ) {}
 
-  constructor(readonly source: string) {
-    this.sha = createHash('sha1').update(source).digest('hex')
-  }
-
-  /** Runs the script with one key (which routes it on a cluster) and `args`. */
-  async run(connection: Connection, key: string, args: Array<string | Buffer>): Promise<unknown> {
-    const call = ['EVALSHA', this.sha, '1', key, ...args]
+  /** Runs the function with `keys` (the first routes it on a cluster) and `args`. */
+  async run(connection: Connection, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
+    const call: Arg[] = ['FCALL', this.name, String(keys.length)]
+    for (const key of keys) call.push(key)
+    for (const arg of args) call.push(arg)
     try {
-      return await connection.send(key, call)
+      return await connection.send(keys[0]!, call)
     } catch (error) {
-      if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error
-      await connection.send(key, ['SCRIPT', 'LOAD', this.source])
-      return connection.send(key, call)
+      if (!/Function not found/i.test(String((error as Error)?.message))) throw error
+      await loadLibrary(connection, this.library)
+      return connection.send(keys[0]!, call)
     }
   }
 }
 
-/** The scripts of the backend. */
-export const SCRIPTS = {
-  write: new Script(WRITE),
-  list: new Script(LIST),
-  sweep: new Script(SWEEP),
-  clear: new Script(CLEAR),
+/** The functions of the backend, and their library. */
+export type Scripts = Record<FunctionName, Script> & { library: LibrarySource }
+
+/** The backend's functions; with `checkKeys`, variants that fail on a key they did not declare (for tests). */
+export function scripts(checkKeys = false): Scripts {
+  const library = librarySource(checkKeys)
+  const functions = Object.entries(library.functions).map(([fn, name]) => [fn, new Script(library, name)])
+  return { ...Object.fromEntries(functions), library } as Scripts
 }

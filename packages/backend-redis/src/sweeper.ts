@@ -1,59 +1,80 @@
-import type { Connection } from './connection.js'
-import { groupOfTag, groupsKey, type ScopeKeys } from './keys.js'
-import { SCRIPTS, Script } from './scripts.js'
+import type { Arg, Connection } from './connection.js'
+import { expiryKey, groupOfTag, groupsKey, levelKeysOfId, type ScopeKeys, sizesKey } from './keys.js'
+import type { Scripts } from './scripts.js'
 
-/** Moves a group's score in `P:xg` to its next expiry (or removes it), unless a writer lowered it meanwhile. */
-const RESCHEDULE = new Script(`
-local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if score and tonumber(score) == tonumber(ARGV[2]) then
-  if ARGV[3] == '' then redis.call('ZREM', KEYS[1], ARGV[1]) else redis.call('ZADD', KEYS[1], 'XX', ARGV[3], ARGV[1]) end
-end
-return 1
-`)
-
-const CHUNK = 1000
+const CHUNK = 500
+const DUE_GROUPS = 100
 
 /**
- * Reclaims expired entries. Groups holding entries with a TTL are listed in `P:xg` by their earliest expiry
- * (registered before the write that sets a TTL), so the background sweep visits only groups with something due —
- * never a keyspace scan. `usage()`, `scopes()` and quota checks reclaim their own group on demand.
+ * Reclaims expired entries. Groups holding entries with a TTL are listed in `P:xg` by their earliest expiry, so the
+ * background sweep visits only groups with something due — never a keyspace scan. On one server the write and sweep
+ * scripts keep `P:xg` in step atomically; on a cluster (`P:xg` is in another slot) the writer registers a group
+ * after a write that lowered its earliest expiry, and the sweep re-checks a group it unlisted. `usage()`,
+ * `scopes()` and quota refusals reclaim on demand, so their answers are exact whatever the sweep's timing.
  */
 export class Sweeper {
-  /** Earliest expiry this process has registered per group: a later one needs no new registration. */
-  private readonly registered = new Map<string, number>()
   private timer: NodeJS.Timeout | undefined
   private running = false
 
   constructor(
     private readonly connection: Connection,
+    private readonly scripts: Scripts,
     private readonly prefix: string,
+    private readonly standalone: boolean,
   ) {}
 
-  /** Makes sure the background sweep will visit this group by `expiresAt`. */
-  async register(scope: ScopeKeys, expiresAt: number): Promise<void> {
-    const known = this.registered.get(scope.tag)
-    if (known !== undefined && known <= expiresAt) return
-    const key = groupsKey(this.prefix)
-    await this.connection.send(key, ['ZADD', key, 'LT', String(expiresAt), scope.tag])
-    this.registered.set(scope.tag, Math.min(known ?? expiresAt, expiresAt))
-  }
-
-  /** Reclaims everything due in one group. */
-  async sweep(group: string, now: number): Promise<{ next: number | undefined }> {
+  /** Reclaims everything due at `now` in one group; resolves to the group's next expiry. */
+  async sweepGroup(group: string, now: number): Promise<number | undefined> {
+    const x = expiryKey(group)
     for (;;) {
-      const [count, next] = (await SCRIPTS.sweep.run(this.connection, `${group}x`, [
-        group,
+      const due = (await this.connection.send(x, [
+        'ZRANGEBYSCORE',
+        x,
+        '-inf',
         String(now),
+        'LIMIT',
+        '0',
         String(CHUNK),
-      ])) as [number, Buffer | string]
-      const nextText = Buffer.isBuffer(next) ? next.toString() : next
-      if (count < CHUNK) return { next: nextText === '' ? undefined : Number(nextText) }
+      ])) as Buffer[]
+      if (due.length === 0) {
+        const first = (await this.connection.send(x, ['ZRANGE', x, '0', '0', 'WITHSCORES'])) as Buffer[]
+        return first.length > 0 ? Number(first[1]!.toString()) : undefined
+      }
+      const members = due.map((member) => member.toString('utf8'))
+      const keys = [x, sizesKey(group)]
+      if (this.standalone) keys.push(groupsKey(this.prefix))
+      const scopes = new Set<string>()
+      for (const member of members) {
+        const id = member.slice(0, member.indexOf(':'))
+        if (scopes.has(id)) continue
+        scopes.add(id)
+        keys.push(`${group}i:${id}`, ...levelKeysOfId(this.prefix, id, this.standalone))
+      }
+      const first = keys.length + 1
+      for (const member of members) keys.push(`${group}e:${member}`)
+      const args: Arg[] = [this.prefix, this.standalone ? 's' : 'c', group, String(now), String(first)]
+      args.push(String(members.length), ...members)
+      const [, next] = (await this.scripts.sweep.run(this.connection, keys, args)) as [number, Buffer | string]
+      const nextText = next.toString()
+      if (due.length < CHUNK) return nextText === '' ? undefined : Number(nextText)
     }
   }
 
-  /** Reclaims everything due in the group of `scope`. */
-  sweepScope(scope: ScopeKeys, now: number): Promise<{ next: number | undefined }> {
-    return this.sweep(scope.group, now)
+  /**
+   * Reclaims what is due in a scope's subtree as far as one answer needs it: its group, or on one server, for the
+   * root or a workspace, every group listed as due in `P:xg` (a cluster walks the child groups itself).
+   */
+  async sweepScope(scope: ScopeKeys, now: number): Promise<void> {
+    if (!this.standalone || scope.depth >= 2) {
+      await this.sweepGroup(scope.group, now)
+      return
+    }
+    // Each swept group leaves the due range (its next expiry is later than now), so this ends.
+    for (let round = 0; round < 1000; round++) {
+      const due = await this.dueGroups(now)
+      await Promise.all(due.map(([tag]) => this.sweepGroup(groupOfTag(this.prefix, tag), now)))
+      if (due.length < DUE_GROUPS) return
+    }
   }
 
   /** Starts the background sweep. */
@@ -74,9 +95,9 @@ export class Sweeper {
     clearInterval(this.timer)
   }
 
-  private async sweepDue(now: number): Promise<void> {
+  private async dueGroups(now: number): Promise<Array<[string, string]>> {
     const key = groupsKey(this.prefix)
-    const due = (await this.connection.send(key, [
+    const reply = (await this.connection.send(key, [
       'ZRANGEBYSCORE',
       key,
       '-inf',
@@ -84,14 +105,25 @@ export class Sweeper {
       'WITHSCORES',
       'LIMIT',
       '0',
-      '100',
+      String(DUE_GROUPS),
     ])) as Buffer[]
-    for (let i = 0; i < due.length; i += 2) {
-      const tag = due[i]!.toString('utf8')
-      const score = due[i + 1]!.toString()
-      const { next } = await this.sweep(groupOfTag(this.prefix, tag), now)
-      await RESCHEDULE.run(this.connection, key, [tag, score, next === undefined ? '' : String(next)])
-      this.registered.delete(tag)
+    const out: Array<[string, string]> = []
+    for (let i = 0; i < reply.length; i += 2) out.push([reply[i]!.toString('utf8'), reply[i + 1]!.toString()])
+    return out
+  }
+
+  private async sweepDue(now: number): Promise<void> {
+    for (const [tag, score] of await this.dueGroups(now)) {
+      const next = await this.sweepGroup(groupOfTag(this.prefix, tag), now)
+      if (this.standalone) continue // the sweep script rescheduled the group
+      const key = groupsKey(this.prefix)
+      const args = [this.prefix, 'c', tag, score, next === undefined ? '' : String(next)]
+      const moved = await this.scripts.reschedule.run(this.connection, [key], args)
+      if (moved === 1 && next === undefined) {
+        // A write may have added a TTL entry after the sweep looked and registered it before we unlisted the group.
+        const again = await this.sweepGroup(groupOfTag(this.prefix, tag), now)
+        if (again !== undefined) await this.connection.send(key, ['ZADD', key, 'LT', String(again), tag])
+      }
     }
   }
 }

@@ -1,90 +1,102 @@
 /**
- * Lua shared by the scripts (prepended to each). Key names follow keys.ts; G is the group prefix, E a scope id.
- * Everything a script touches lives in one group, so one script is atomic on a cluster too.
+ * The head of the Lua library (see library.ts) and the helpers every function shares. Key names follow keys.ts; G is
+ * a group prefix, E a scope id.
+ *
+ * Every function takes ARGV[1] = the key prefix and ARGV[2] = 's' (one server) or 'c' (a cluster), and declares in
+ * KEYS every key it touches, computed in JavaScript: a cluster then refuses a call during a slot migration before
+ * it runs (ASK/TRYAGAIN), never half-way through. Redis commands go through the local `call` — the lines a test
+ * replaces (CALL) to check that every key a function touches was declared.
+ *
+ * The library is loaded once per server, so these definitions cost nothing per call; per-call state lives in
+ * library-level variables that `begin` resets (Redis runs one function at a time).
  */
-export const COMMON = `
+export const CALL = `local call
+local function resetCall() call = call or redis.call end`
+
+export const HEAD = `
+local KEYS, ARGV
+${CALL}
+local sub, find, format
+local PREFIX, STANDALONE
+local levelCache, watchers, refreshed
+
+-- Per-call state, reset at the start of every function. (While the library loads, Redis offers only a few globals:
+-- string and redis.call are picked up on the first call.)
+local function begin(keys, args)
+  if not sub then sub, find, format = string.sub, string.find, string.format end
+  KEYS, ARGV = keys, args
+  PREFIX, STANDALONE = args[1], args[2] == 's'
+  levelCache, watchers, refreshed = {}, {}, {}
+  resetCall()
+end
+
 local function unescape(s)
   return (string.gsub(s, '%%(%x%x)', function(h) return string.char(tonumber(h, 16)) end))
 end
 
--- An entry string "version|expiresAt|value" -> version, expiresAt (number or nil), value bytes.
-local function parse(entry)
-  local a = string.find(entry, '|', 1, true)
-  local b = string.find(entry, '|', a + 1, true)
-  local exp = string.sub(entry, a + 1, b - 1)
-  return string.sub(entry, 1, a - 1), (exp ~= '' and tonumber(exp) or nil), string.sub(entry, b + 1)
+-- The group prefix of a scope id: its first two segments are the hash tag.
+local function groupOf(E)
+  return PREFIX .. ':{' .. (string.match(E, '^/[^/]*/[^/]*') or E) .. '}:'
 end
 
--- The header of an entry without copying its value: version, expiresAt, the value's size, and where it starts.
-local function header(entry)
-  local a = string.find(entry, '|', 1, true)
-  local b = string.find(entry, '|', a + 1, true)
-  local exp = string.sub(entry, a + 1, b - 1)
-  return { v = string.sub(entry, 1, a - 1), exp = (exp ~= '' and tonumber(exp) or nil), size = #entry - b, entry = entry, start = b + 1 }
+-- Size of an entry's value and its expiry (nil when none), from "version|expiresAt|value", without copying it.
+local function sizeAndExp(entry)
+  local a = find(entry, '|', 1, true)
+  local b = find(entry, '|', a + 1, true)
+  if b == a + 1 then return #entry - b, nil end
+  return #entry - b, tonumber(sub(entry, a + 1, b - 1))
 end
 
--- The scopes whose subtree counters a change in E touches within its group, from the group's top down to E.
--- Each level names its in-group parent and its own (unescaped) name, for the parent's child index.
+-- Calls cmd on key with a long flat list of arguments, in slices Lua's unpack can take.
+local function each(cmd, key, list)
+  for i = 1, #list, 4000 do call(cmd, key, unpack(list, i, math.min(i + 3999, #list))) end
+end
+
+-- The scopes whose subtree counters a change in E updates, top down: { u = usage key, c = parent's child index,
+-- name = E's name there }. On a cluster: E's in-group ancestors from depth 2 (a shallower E alone); on one server
+-- every ancestor up to the root. keys.ts levelKeys lists the same keys for KEYS.
 local function levels(E)
-  local segs = {}
-  for seg in string.gmatch(E, '/([^/]+)') do segs[#segs + 1] = seg end
-  if #segs < 2 then return { { E = E } } end
-  local out = {}
-  local acc = '/' .. segs[1]
-  for k = 2, #segs do
-    local parent = acc
-    acc = acc .. '/' .. segs[k]
-    out[#out + 1] = { E = acc, parent = (k >= 3) and parent or nil, name = unescape(segs[k]) }
+  local out = levelCache[E]
+  if out then return out end
+  out = {}
+  local ids, names, n = { [0] = '/' }, {}, 0
+  for seg in string.gmatch(E, '/([^/]+)') do
+    n = n + 1
+    ids[n] = (n == 1 and '' or ids[n - 1]) .. '/' .. seg
+    names[n] = seg
   end
+  local parent
+  for k = (STANDALONE and 0 or math.min(n, 2)), n do
+    local g = groupOf(ids[k])
+    local lv = { u = g .. 'u:' .. ids[k] }
+    if parent then
+      lv.c = parent
+      lv.name = unescape(names[k])
+    end
+    parent = g .. 'c:' .. ids[k]
+    out[#out + 1] = lv
+  end
+  levelCache[E] = out
   return out
 end
 
--- Adds dk keys and db bytes to E's subtree counters (and its in-group ancestors'), keeping child indexes in step:
--- a child is listed in its parent's index exactly while its subtree holds entries.
-local function addUsage(G, E, dk, db)
+-- Adds dk keys and db bytes to the counters of E's levels, keeping child indexes in step: a child is listed in its
+-- parent's index exactly while its subtree holds entries.
+local function addUsage(E, dk, db)
   if dk == 0 and db == 0 then return end
   for _, lv in ipairs(levels(E)) do
-    local key = G .. 'u:' .. lv.E
-    local after = redis.call('HINCRBY', key, 'k', dk)
-    local before = after - dk
-    redis.call('HINCRBY', key, 'b', db)
-    if after == 0 then redis.call('DEL', key) end
-    if lv.parent then
-      if before == 0 and after > 0 then
-        redis.call('ZADD', G .. 'c:' .. lv.parent, 0, lv.name)
-      elseif before > 0 and after == 0 then
-        redis.call('ZREM', G .. 'c:' .. lv.parent, lv.name)
-      end
-    end
-  end
-end
-
--- Removes up to limit entries of the group whose expiry is due, giving their space back; returns how many.
-local function reclaim(G, now, limit)
-  local due = redis.call('ZRANGEBYSCORE', G .. 'x', '-inf', now, 'LIMIT', 0, limit)
-  for _, m in ipairs(due) do
-    local c = string.find(m, ':', 1, true)
-    local E, key = string.sub(m, 1, c - 1), string.sub(m, c + 1)
-    local ek = G .. 'e:' .. m
-    local entry = redis.call('GET', ek)
-    local size
-    if entry then
-      local _, exp, value = parse(entry)
-      if exp and exp <= now then
-        size = #key + #value
-        redis.call('DEL', ek)
+    if dk ~= 0 then
+      local after = call('HINCRBY', lv.u, 'k', dk)
+      if after <= 0 then
+        call('DEL', lv.u)
+        if lv.c then call('ZREM', lv.c, lv.name) end
+      else
+        if db ~= 0 then call('HINCRBY', lv.u, 'b', db) end
+        if lv.c and after == dk then call('ZADD', lv.c, 0, lv.name) end
       end
     else
-      -- Redis expired it natively (a grace period after its logical expiry): its size was kept aside.
-      size = tonumber(redis.call('HGET', G .. 'xs', m) or '0')
+      call('HINCRBY', lv.u, 'b', db)
     end
-    if size then
-      redis.call('ZREM', G .. 'i:' .. E, key)
-      addUsage(G, E, -1, -size)
-    end
-    redis.call('ZREM', G .. 'x', m)
-    redis.call('HDEL', G .. 'xs', m)
   end
-  return #due
 end
 `

@@ -1,316 +1,220 @@
-import { COMMON } from './common.js'
-import { NUMBERS } from './numbers.js'
-
 /**
- * The write script: a group commit of write requests into one group. Each request is decided (checks, incr,
- * quotas) before it writes anything, so a refusal leaves no trace and later requests still run.
+ * The write function: a group commit of write requests into one group, applied in order. Each request is decided
+ * (checks, incr, quotas) before it writes anything, so a refusal leaves no trace and later requests still run; and
+ * each request — or run of plain sets — writes its data and then at once its bookkeeping (index, TTL index, usage,
+ * events), so data and counters never part.
  *
- * KEYS[1]: the group's version counter (routes the call to the group's slot).
- * ARGV: now, G, grace, request count, then per request:
- *   E, check count, (key, version or '-')..., op count, (kind s|d|i, key, value or by, expiresAt or '')...,
- *   quota count, (E of the capped scope, maxKeys or '', maxBytes or '')...
- * Returns per request one of:
- *   {'ok', existed, version, number, ...} (three fields per op; version/number '' where not applicable)
- *   {'conflict'} · {'quota', E, 'keys'|'bytes', limit, used, requested} · {'nan', key} · {'js'}
+ * KEYS: G n, G x, G xs, G r, [P:xg on one server], then each scope's i:, q: and level keys (keys.ts), then from
+ *   ARGV[9] on the entry key of every check and op, in the order the records below use them.
+ * ARGV: prefix, mode, G, grace, versions to reserve, seq TTL, call flags ('r' check the group's registration
+ *   marker, 'm' set it), the small set values concatenated (a large one comes as its own argument: copying
+ *   value bytes is what a large write costs in Lua), index of the first entry key in KEYS, record count, records:
+ *   plain run: 'P', now, E, requests, '1' (one op each) or '*', expiry ('' none, '*' per op, else shared), then per
+ *     request [op count if '*'] and per op: value length (or '*' and the whole entry of a large value, version zeroed), [expiresAt if '*']
+ *   general:   'G', now, E, flags ('n': a quota refusal is final), check count, op count, quota count,
+ *     check versions ('-' = absent), ops ('s' length expiresAt | 's' '*' entry expiresAt | 'i' by expiresAt | 'd'), quotas (E, maxKeys, maxBytes)
+ * Returns 'g' when the registration marker is missing (nothing done), else
+ *   lowered earliest expiry (cluster; '' if not lowered) .. '|' .. records joined by ';':
+ *   plain run 'P<first version>:<existed bit per op>' (versions are consecutive) — general 'o<existed:version:number
+ *   per op, joined by ','>', 'c' (conflict), 'q<rule>:<k|b>:<limit>:<used>:<requested>', 'x' (over quota, but
+ *   expired entries may free space: sweep and retry), 'n<op>' (not a number), 'j' (let JS add),
+ *   'r<op>:<base>' (the sum breaks the incrSum rule).
  */
-export const WRITE = `${COMMON}${NUMBERS}${String.raw`
-local now, G, grace = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
-local at = 4
-local function arg() local v = ARGV[at]; at = at + 1; return v end
+export const WRITE_DEFS = `
+local G, grace, RESERVE, SEQTTL, FLAGS, BLOB, N, X, XS, MARKER
+local at, ekAt, vpos, counter, MSTART
+local xsLive, xOrder, xState, oldMin, callMin
 
--- Per call: the version counter (read once, written once), usage deltas per scope (applied at the end; quota
--- checks add them to the stored counters), and events per scope (one publish per scope).
--- Versions: one INCRBY reserves a number for every set/incr in the call (numbers of refused requests go unused).
-local reserve = 0
-do
-  local i = 5
-  for _ = 1, tonumber(ARGV[4]) do
-    i = i + 1
-    i = i + 1 + 2 * tonumber(ARGV[i])
-    local ops = tonumber(ARGV[i])
-    for o = 0, ops - 1 do
-      if ARGV[i + 1 + 4 * o] ~= 'd' then reserve = reserve + 1 end
-    end
-    i = i + 1 + 4 * ops
-    i = i + 1 + 3 * tonumber(ARGV[i])
-  end
-end
-local counter = 0
-if reserve > 0 then counter = redis.call('INCRBY', G .. 'n', reserve) - reserve end
-local deltas, deltaOrder = {}, {}
-local events, eventOrder = {}, {}
--- Keys new to a scope's index, added with one variadic ZADD per scope at the end.
-local additions, additionOrder = {}, {}
-local function addToIndex(E, key)
-  local list = additions[E]
-  if not list then
-    list = {}
-    additions[E] = list
-    additionOrder[#additionOrder + 1] = E
-  end
-  list[#list + 1] = 0
-  list[#list + 1] = key
+-- Whether the group has TTL sizes at all: only then can a missing entry be one Redis expired natively.
+local function ghostsPossible()
+  if xsLive == nil then xsLive = call('HLEN', XS) > 0 end
+  return xsLive
 end
 
-local function pending(E)
-  local d = deltas[E]
-  if not d then
-    d = { k = 0, b = 0 }
-    deltas[E] = d
-    deltaOrder[#deltaOrder + 1] = E
-  end
-  return d
+-- An entry's header without copying a large value: version, expiry (or nil), value size, the whole entry when it
+-- is short (else nil) and where its value starts; nothing when there is no entry.
+local function readHead(ek)
+  local head = call('GETRANGE', ek, 0, 63)
+  if head == '' then return nil end
+  local a = find(head, '|', 1, true)
+  local b = find(head, '|', a + 1, true)
+  local whole = #head < 64 and head or nil
+  local total = whole and #head or call('STRLEN', ek)
+  local exp = nil
+  if b > a + 1 then exp = tonumber(sub(head, a + 1, b - 1)) end
+  return sub(head, 1, a - 1), exp, total - b, whole, b + 1
 end
 
--- Stored subtree usage of a scope plus what this call has added so far (for every request's scope below it).
-local function usageNow(qE)
-  local u = redis.call('HMGET', G .. 'u:' .. qE, 'k', 'b')
-  local k, b = tonumber(u[1] or '0'), tonumber(u[2] or '0')
-  for _, E in ipairs(deltaOrder) do
-    if E == qE or string.sub(E, 1, #qE + 1) == qE .. '/' then
-      k = k + deltas[E].k
-      b = b + deltas[E].b
+-- Writes a large entry that came whole, with 16 zeros for its version, then puts the version in place: the value
+-- bytes are copied once (into Redis), not concatenated in Lua first.
+local function setLarge(ek, entry, exp, version)
+  if exp then
+    call('SET', ek, entry, 'PXAT', format('%d', exp + grace))
+  else
+    call('SET', ek, entry)
+  end
+  call('SETRANGE', ek, 0, version)
+end
+
+-- TTL index changes of the current request or run: member -> { expiresAt, size } or false, applied in one go.
+local function track(m, state)
+  if xState[m] == nil then xOrder[#xOrder + 1] = m end
+  xState[m] = state
+end
+local function flushTtl()
+  if #xOrder == 0 then return end
+  local adds, sizes, removes = {}, {}, {}
+  for _, m in ipairs(xOrder) do
+    local s = xState[m]
+    if s then
+      adds[#adds + 1] = format('%d', s[1])
+      adds[#adds + 1] = m
+      sizes[#sizes + 1] = m
+      sizes[#sizes + 1] = s[2]
+      if not callMin or s[1] < callMin then callMin = s[1] end
+    else
+      removes[#removes + 1] = m
     end
   end
-  return k, b
+  if #adds > 0 and oldMin == false and not STANDALONE then
+    local first = call('ZRANGE', X, 0, 0, 'WITHSCORES')
+    oldMin = first[2] and tonumber(first[2]) or nil
+  end
+  each('ZADD', X, adds)
+  each('HSET', XS, sizes)
+  each('ZREM', X, removes)
+  each('HDEL', XS, removes)
+  xOrder, xState = {}, {}
 end
 
-local function overQuota(quotas, dk, db)
-  for _, q in ipairs(quotas) do
-    local k, b = usageNow(q[1])
-    if q[3] ~= '' and db > 0 and b + db > tonumber(q[3]) then return { 'quota', q[1], 'bytes', q[3], tostring(b), tostring(db) } end
-    if q[2] ~= '' and dk > 0 and k + dk > tonumber(q[2]) then return { 'quota', q[1], 'keys', q[2], tostring(k), tostring(dk) } end
-  end
-  return nil
-end
-
--- The common case — plain sets of distinct keys, no checks, no quotas: SET … GET writes each entry and returns
--- the one it replaced in a single command, which is all the accounting needs.
-local function plainSets(E, ops)
-  if #ops == 0 then return nil end
-  local seen = {}
-  for _, op in ipairs(ops) do
-    if op[1] ~= 's' or seen[op[2]] then return nil end
-    seen[op[2]] = true
-  end
+-- A run of plain sets (no checks, no quotas) in one scope: SET … GET writes each entry and returns the one it
+-- replaced in a single command, which is all the accounting needs (a large value: see setLarge).
+local function plainRun(now, E, count, opsMode, expMode)
+  local I = G .. 'i:' .. E
+  local klen = #G + #E + 4 -- where the user key starts in an entry key
+  local events = watched(G, E) and { 0 } or nil
+  local adds, bits = {}, {}
   local dk, db = 0, 0
-  local out, changes = { 'ok' }, {}
-  for _, op in ipairs(ops) do
-    local key, value = op[2], op[3]
-    local exp = op[4] ~= '' and tonumber(op[4]) or nil
-    counter = counter + 1
-    local version = string.format('%d', counter)
-    local m = E .. ':' .. key
-    local ek = G .. 'e:' .. m
-    local entry = version .. '|' .. (op[4] ~= '' and string.format('%d', exp) or '') .. '|' .. value
-    local previous
-    if exp then
-      previous = redis.call('SET', ek, entry, 'PXAT', string.format('%d', exp + grace), 'GET')
-      redis.call('ZADD', G .. 'x', string.format('%d', exp), m)
-      redis.call('HSET', G .. 'xs', m, #key + #value)
-    else
-      previous = redis.call('SET', ek, entry, 'GET')
+  local first = counter + 1
+  for _ = 1, count do
+    local ops = 1
+    if opsMode == '*' then
+      ops = tonumber(ARGV[at])
+      at = at + 1
     end
-    local old = previous and header(previous) or nil
-    if old then
-      dk = dk - 1
-      db = db - (#key + old.size)
-      if old.exp and not exp then
-        redis.call('ZREM', G .. 'x', m)
-        redis.call('HDEL', G .. 'xs', m)
-      end
-    else
-      addToIndex(E, key)
-    end
-    dk = dk + 1
-    db = db + #key + #value
-    out[#out + 1] = (old and (not old.exp or old.exp > now)) and 1 or 0
-    out[#out + 1] = version
-    out[#out + 1] = ''
-    changes[#changes + 1] = { 's', key, version }
-  end
-  local d = pending(E)
-  d.k = d.k + dk
-  d.b = d.b + db
-  local list = events[E]
-  if not list then
-    list = {}
-    events[E] = list
-    eventOrder[#eventOrder + 1] = E
-  end
-  for _, e in ipairs(changes) do list[#list + 1] = e end
-  return out
-end
-
-local function apply(E, checks, ops, quotas)
-  if #checks == 0 and #quotas == 0 then
-    local done = plainSets(E, ops)
-    if done then return done end
-  end
-  -- Physical rows this request touches, each read once: { exp, value } or false when absent.
-  local stored = {}
-  local function physical(key)
-    local row = stored[key]
-    if row == nil then
-      local entry = redis.call('GET', G .. 'e:' .. E .. ':' .. key)
-      row = entry and header(entry) or false
-      stored[key] = row
-    end
-    return row
-  end
-  local function live(key)
-    local row = physical(key)
-    if row and (not row.exp or row.exp > now) then return row end
-    return nil
-  end
-  for _, c in ipairs(checks) do
-    local cur = live(c[1])
-    if (cur and cur.v or '-') ~= c[2] then return { 'conflict' } end
-  end
-  local staged, order, results, changes = {}, {}, {}, {}
-  local fresh = 0
-  for _, op in ipairs(ops) do
-    local kind, key = op[1], op[2]
-    local before
-    if staged[key] == nil then
-      order[#order + 1] = key
-      before = live(key)
-    elseif staged[key] then
-      before = staged[key]
-    end
-    if kind == 'd' then
-      staged[key] = false
-      results[#results + 1] = before and 1 or 0
-      results[#results + 1] = ''
-      results[#results + 1] = ''
-      if before then changes[#changes + 1] = { 'd', key } end
-    else
-      local value, exp, number = op[3], nil, ''
-      if op[4] ~= '' then exp = tonumber(op[4]) end
-      if kind == 'i' then
-        local base = 0
-        if before then
-          local n, why = jsnumber(before.value or string.sub(before.entry, before.start))
-          if n == nil then
-            if why == 'js' then return { 'js' } end
-            return { 'nan', key }
-          end
-          base = n
-        end
-        number = jsformat(base + tonumber(op[3]))
-        if number == nil then return { 'js' } end
-        value = '\1j' .. number
-        if op[4] == '' and before then exp = before.exp end
-      end
-      fresh = fresh + 1
-      staged[key] = { value = value, exp = exp, slot = fresh }
-      results[#results + 1] = before and 1 or 0
-      results[#results + 1] = fresh
-      results[#results + 1] = number
-      changes[#changes + 1] = { 's', key, fresh }
-    end
-  end
-  local function measure()
-    local dk, db = 0, 0
-    for _, key in ipairs(order) do
-      local old = physical(key)
-      if old then
-        dk = dk - 1
-        db = db - (#key + old.size)
-      end
-      local row = staged[key]
-      if row then
-        dk = dk + 1
-        db = db + #key + #row.value
-      end
-    end
-    return dk, db
-  end
-  local dk, db = measure()
-  if #quotas > 0 then
-    local refusal = overQuota(quotas, dk, db)
-    -- Expired entries count until reclaimed: reclaim the group's, then decide again.
-    if refusal and reclaim(G, now, 1000000) > 0 then
-      stored = {}
-      dk, db = measure()
-      refusal = overQuota(quotas, dk, db)
-    end
-    if refusal then return refusal end
-  end
-  local base = counter
-  counter = counter + fresh
-  for _, key in ipairs(order) do
-    local row = staged[key]
-    local old = physical(key)
-    local m = E .. ':' .. key
-    local ek = G .. 'e:' .. m
-    if row then
-      local expText = ''
-      if row.exp then expText = string.format('%d', row.exp) end
-      local entry = string.format('%d', base + row.slot) .. '|' .. expText .. '|' .. row.value
-      if row.exp then
-        redis.call('SET', ek, entry, 'PXAT', string.format('%d', row.exp + grace))
-        redis.call('ZADD', G .. 'x', string.format('%d', row.exp), m)
-        redis.call('HSET', G .. 'xs', m, #key + #row.value)
+    for _ = 1, ops do
+      local value, entry, len = nil, nil, ARGV[at]
+      if len == '*' then
+        entry = ARGV[at + 1]
+        at = at + 2
       else
-        redis.call('SET', ek, entry)
-        if old and old.exp then
-          redis.call('ZREM', G .. 'x', m)
-          redis.call('HDEL', G .. 'xs', m)
+        len = tonumber(len)
+        value = sub(BLOB, vpos, vpos + len - 1)
+        vpos = vpos + len
+        at = at + 1
+      end
+      local expText = expMode
+      if expMode == '*' then
+        expText = ARGV[at]
+        at = at + 1
+      end
+      local ek = KEYS[ekAt]
+      ekAt = ekAt + 1
+      counter = counter + 1
+      local keyBytes = #ek - klen + 1
+      local exp, m, version, oldSize, oldExp
+      if expText ~= '' then
+        exp = tonumber(expText)
+        m = sub(ek, MSTART)
+      end
+      if entry then
+        -- A large value, sent as a whole entry: only the old entry's header is read, never its value.
+        len = #entry - 18 - #expText
+        version = format('%016d', counter)
+        local _
+        _, oldExp, oldSize = readHead(ek)
+        setLarge(ek, entry, exp, version)
+      else
+        version = format('%d', counter)
+        local previous
+        if exp then
+          previous = call('SET', ek, version .. '|' .. expText .. '|' .. value, 'PXAT', format('%d', exp + grace), 'GET')
+        else
+          previous = call('SET', ek, version .. '||' .. value, 'GET')
         end
+        if previous then oldSize, oldExp = sizeAndExp(previous) end
       end
-      if not old then addToIndex(E, key) end
-    elseif old then
-      redis.call('DEL', ek)
-      redis.call('ZREM', G .. 'i:' .. E, key)
-      if old.exp then
-        redis.call('ZREM', G .. 'x', m)
-        redis.call('HDEL', G .. 'xs', m)
+      if exp then track(m, { exp, keyBytes + len }) end
+      if oldSize then
+        dk = dk - 1
+        db = db - keyBytes - oldSize
+        if oldExp and not exp then track(m or sub(ek, MSTART), false) end
+        bits[#bits + 1] = (not oldExp or oldExp > now) and '1' or '0'
+      else
+        local ghost
+        if ghostsPossible() then
+          m = m or sub(ek, MSTART)
+          ghost = call('HGET', XS, m)
+        end
+        if ghost then
+          -- Redis expired it natively: it is still counted and indexed, with its size kept in xs.
+          dk = dk - 1
+          db = db - tonumber(ghost)
+          if not exp then track(m, false) end
+        else
+          adds[#adds + 1] = 0
+          adds[#adds + 1] = sub(ek, klen)
+        end
+        bits[#bits + 1] = '0'
+      end
+      dk = dk + 1
+      db = db + keyBytes + len
+      if events then
+        events[#events + 1] = 's'
+        events[#events + 1] = sub(ek, klen)
+        events[#events + 1] = version
       end
     end
   end
-  local d = pending(E)
-  d.k = d.k + dk
-  d.b = d.b + db
-  if #changes > 0 then
-    local list = events[E]
-    if not list then
-      list = {}
-      events[E] = list
-      eventOrder[#eventOrder + 1] = E
-    end
-    for _, e in ipairs(changes) do
-      if e[3] then e[3] = string.format('%d', base + e[3]) end
-      list[#list + 1] = e
-    end
-  end
-  local out = { 'ok' }
-  for i = 1, #results, 3 do
-    out[#out + 1] = results[i]
-    local slot = results[i + 1]
-    if slot == '' then out[#out + 1] = '' else out[#out + 1] = string.format('%d', base + slot) end
-    out[#out + 1] = results[i + 2]
-  end
-  return out
+  each('ZADD', I, adds)
+  flushTtl()
+  addUsage(E, dk, db)
+  if events and #events > 1 then publish(G, E, events, SEQTTL) end
+  return 'P' .. format('%d', first) .. ':' .. table.concat(bits)
 end
+`
 
-local out = {}
-local count = tonumber(arg())
-for r = 1, count do
-  local E = arg()
-  local checks, ops, quotas = {}, {}, {}
-  for c = 1, tonumber(arg()) do checks[c] = { arg(), arg() } end
-  for o = 1, tonumber(arg()) do ops[o] = { arg(), arg(), arg(), arg() } end
-  for q = 1, tonumber(arg()) do quotas[q] = { arg(), arg(), arg() } end
-  out[r] = apply(E, checks, ops, quotas)
+/** The body of the write function (after WRITE_DEFS and GENERAL). */
+export const WRITE = `
+G, grace, RESERVE, SEQTTL, FLAGS, BLOB = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], ARGV[7], ARGV[8]
+N, X, XS, MARKER = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+if find(FLAGS, 'r', 1, true) and call('EXISTS', MARKER) == 0 then
+  if not find(FLAGS, 'm', 1, true) then return 'g' end
+  call('SET', MARKER, '1')
 end
-for _, E in ipairs(additionOrder) do
-  local list = additions[E]
-  for i = 1, #list, 2000 do
-    redis.call('ZADD', G .. 'i:' .. E, unpack(list, i, math.min(i + 1999, #list)))
+at, ekAt, vpos, counter, MSTART = 11, tonumber(ARGV[9]), 1, 0, #G + 3
+xsLive, xOrder, xState, oldMin, callMin = nil, {}, {}, false, nil
+if RESERVE > 0 then counter = call('INCRBY', N, RESERVE) - RESERVE end
+local out = {}
+for r = 1, tonumber(ARGV[10]) do
+  local kind, now, E = ARGV[at], tonumber(ARGV[at + 1]), ARGV[at + 2]
+  if kind == 'P' then
+    local count, opsMode, expMode = tonumber(ARGV[at + 3]), ARGV[at + 4], ARGV[at + 5]
+    at = at + 6
+    out[r] = plainRun(now, E, count, opsMode, expMode)
+  else
+    local flags, checks, ops, quotas = ARGV[at + 3], tonumber(ARGV[at + 4]), tonumber(ARGV[at + 5]), tonumber(ARGV[at + 6])
+    at = at + 7
+    out[r] = general(now, E, flags, checks, ops, quotas)
   end
 end
-for _, E in ipairs(deltaOrder) do addUsage(G, E, deltas[E].k, deltas[E].b) end
-for _, E in ipairs(eventOrder) do redis.call('SPUBLISH', G .. 'w:' .. E, cjson.encode(events[E])) end
-return out
-`}`
+local lowered = ''
+if callMin then
+  if STANDALONE then
+    call('ZADD', KEYS[5], 'LT', format('%d', callMin), sub(G, #PREFIX + 3, -3))
+  elseif oldMin == nil or callMin < oldMin then
+    lowered = format('%d', callMin) -- the writer registers the group in P:xg (another slot)
+  end
+end
+return lowered .. '|' .. table.concat(out, ';')
+`

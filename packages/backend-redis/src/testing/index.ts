@@ -1,7 +1,9 @@
 /**
  * `@cubby/backend-redis/testing`: throwaway Redis servers for tests — a single redis-server or a local 3-master
- * cluster on free loopback ports, ready when returned, stopped by `stop()`. Needs `redis-server` and `redis-cli` on
- * the PATH; without them it fails with an install hint.
+ * cluster on free loopback ports, ready when returned (and checked to be our own processes), stopped by `stop()`,
+ * and killed if the test process exits first. Needs `redis-server` and `redis-cli` on the PATH; without them it
+ * fails with an install hint.
  */
-export { startCluster, type TestCluster } from './cluster.js'
-export { freePort, requireRedis, startRedis, type TestRedis, waitForPing } from './server.js'
+export { startCluster, type TestCluster, type TestClusterOptions } from './cluster.js'
+export { freePort, requireRedis, waitForPing } from './process.js'
+export { startRedis, type TestRedis, type TestRedisOptions } from './server.js'

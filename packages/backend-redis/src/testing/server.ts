@@ -1,101 +1,78 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createClient } from 'redis'
+import { freePort, killProcess, requireRedis, spawnRedis } from './process.js'
 
 /** A redis-server started for tests on a free loopback port. */
 export interface TestRedis {
   port: number
+  /** `redis://[:password@]127.0.0.1:port`. */
   url: string
+  /** The server's process id (changes on restart). */
+  readonly pid: number
   /** Kills the server (SIGKILL: an outage, not a shutdown). */
   kill(): Promise<void>
-  /** Starts it again on the same port. */
+  /** Starts it again on the same port, empty (no persistence). */
   restart(): Promise<void>
+  /** Freezes the server (SIGSTOP): connections stay open, nothing answers. */
+  pause(): void
+  /** Lets a paused server go on (SIGCONT). */
+  resume(): void
   stop(): Promise<void>
 }
 
-/** Fails with an install hint when redis-server is missing; tests are never skipped silently. */
-export function requireRedis(): void {
-  try {
-    execFileSync('redis-server', ['--version'], { stdio: 'ignore' })
-  } catch {
-    throw new Error('redis-server is not installed: the Redis tests need it (Debian: apt-get install redis-server)')
-  }
+/** Options of a test server. */
+export interface TestRedisOptions {
+  /** Require this password (`requirepass`). @default none */
+  password?: string
+  /** More redis-server arguments. @default [] */
+  args?: string[]
 }
 
-/** A free TCP port on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
-
-/** Polls PING until the server answers (bounded), without fixed sleeps beyond the poll interval. */
-export async function waitForPing(port: number, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const client = createClient({
-      url: `redis://127.0.0.1:${port}`,
-      socket: { reconnectStrategy: false, connectTimeout: 500 },
-    })
-    client.on('error', () => {})
-    try {
-      await client.connect()
-      await client.ping()
-      await client.close()
-      return
-    } catch (error) {
-      client.destroy()
-      if (Date.now() > deadline)
-        throw new Error(`redis-server on port ${port} did not answer PING: ${(error as Error).message}`)
-      await new Promise((resolve) => setTimeout(resolve, 25))
-    }
-  }
-}
-
-/** Spawns a redis-server with the given extra arguments in a scratch directory. */
-export function spawnRedis(port: number, dir: string, extra: string[] = []): ChildProcess {
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extra],
-    { stdio: 'ignore' },
-  )
-  child.on('error', () => {})
-  return child
-}
-
-/** Stops a child and waits for it to exit. */
-export async function killProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  const gone = new Promise((resolve) => child.once('exit', resolve))
-  child.kill(signal)
-  await gone
-}
-
-/** Starts a standalone redis-server on a free port and waits until it answers. */
-export async function startRedis(): Promise<TestRedis> {
+/**
+ * Starts a standalone redis-server on a free port and waits until it answers — and checks that the server answering
+ * is the one it started (another process may have taken the port first: then it tries another).
+ */
+export async function startRedis(options: TestRedisOptions = {}): Promise<TestRedis> {
   requireRedis()
-  const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'cubby-redis-'))
-  let child = spawnRedis(port, dir)
-  await waitForPing(port)
+  const { password, args = [] } = options
+  let port = 0
+  let child: ChildProcess | undefined
+  try {
+    for (let attempt = 0; !child; attempt++) {
+      if (attempt === 5) throw new Error('could not start redis-server on a free port after 5 attempts')
+      port = await freePort()
+      child = await spawnRedis(port, dir, args, password)
+    }
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true })
+    throw error
+  }
+  let current = child
+  const auth = password === undefined ? '' : `:${encodeURIComponent(password)}@`
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
-    kill: () => killProcess(child),
+    url: `redis://${auth}127.0.0.1:${port}`,
+    get pid() {
+      return current.pid!
+    },
+    kill: () => killProcess(current),
     restart: async () => {
-      child = spawnRedis(port, dir)
-      await waitForPing(port)
+      await killProcess(current)
+      const next = await spawnRedis(port, dir, args, password)
+      if (!next) throw new Error(`port ${port} was taken by another process while the test server was down`)
+      current = next
+    },
+    pause: () => {
+      current.kill('SIGSTOP')
+    },
+    resume: () => {
+      current.kill('SIGCONT')
     },
     stop: async () => {
-      await killProcess(child)
+      await killProcess(current)
       rmSync(dir, { recursive: true, force: true })
     },
   }

@@ -6,19 +6,22 @@ import { resolveOptions } from '../../src/options.js'
 
 let prefixes = 0
 
-/** Runs the conformance suite on a Redis URL: a fresh key prefix per test, a backdoor reading with its own client. */
-export function conformanceTarget(name: string, url: string): ConformanceTarget {
+/**
+ * Runs the conformance suite on a Redis URL: a fresh key prefix per test, a backdoor reading with its own client.
+ * With `checkKeys`, the scripts fail on any key they touch without declaring it in KEYS.
+ */
+export function conformanceTarget(name: string, url: string, checkKeys = false): ConformanceTarget {
   return {
     name,
     create: async ({ clock }) => {
       const prefix = `t${process.pid}x${prefixes++}`
       const options = resolveOptions(url, { prefix, sweepIntervalMs: 100 })
-      const open = () => RedisBackend.open(options, clock, 10_000)
+      const open = () => RedisBackend.open(options, clock, 10_000, { checkKeys })
       const backend = await open()
       const typeMapping = { [RESP_TYPES.BLOB_STRING]: Buffer } as const
       const raw = options.cluster
-        ? createCluster({ rootNodes: options.urls.map((u) => ({ url: u })) })
-        : createClient({ url: options.urls[0] })
+        ? createCluster({ rootNodes: options.endpoints.map((socket) => ({ socket })) })
+        : createClient({ socket: options.endpoints[0] })
       raw.on('error', () => {})
       await raw.connect()
       const send = (key: string, args: string[]) =>

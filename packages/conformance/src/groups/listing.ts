@@ -192,8 +192,16 @@ export function listingGroup(target: ConformanceTarget): void {
         }
         throw new Error('paging by maxBytes did not end')
       }
-      expect(await walk(false, 2000)).toEqual([['k0', 'k1', 'k2'], ['k4', 'k5'], ['k6', 'k7']])
-      expect(await walk(true, 2000)).toEqual([['k7', 'k6', 'k5'], ['k4', 'k2'], ['k1', 'k0']])
+      expect(await walk(false, 2000)).toEqual([
+        ['k0', 'k1', 'k2'],
+        ['k4', 'k5'],
+        ['k6', 'k7'],
+      ])
+      expect(await walk(true, 2000)).toEqual([
+        ['k7', 'k6', 'k5'],
+        ['k4', 'k2'],
+        ['k1', 'k0'],
+      ])
       expect(await walk(false, 1)).toEqual([['k0'], ['k1'], ['k2'], ['k4'], ['k5'], ['k6'], ['k7']])
       expect((await page(false, 1_000_000)).map(([key]) => key)).toEqual(['k0', 'k1', 'k2', 'k4', 'k5', 'k6', 'k7'])
     })

@@ -1,0 +1,208 @@
+import type { WriteRequest } from '@cubby/core/backend'
+import type { Arg } from './connection.js'
+import {
+  escapeSegment,
+  expiryKey,
+  groupsKey,
+  indexKey,
+  levelKeys,
+  markerKey,
+  type ScopeKeys,
+  sequenceKey,
+  sizesKey,
+  versionKey,
+} from './keys.js'
+
+/** One queued write request and the promise waiting for it. */
+export interface Item {
+  request: WriteRequest
+  scope: ScopeKeys
+  /** A quota refusal is final (expired entries were just reclaimed). */
+  final: boolean
+  resolve(result: unknown): void
+  reject(error: unknown): void
+}
+
+/** How the reply's records map back to items: a run of plain sets, or one general request. */
+export type Record = { plain: true; items: Item[] } | { plain: false; item: Item }
+
+/** What the write script needs besides the items. */
+export interface BatchContext {
+  prefix: string
+  standalone: boolean
+  graceMs: number
+  seqTtlMs: number
+}
+
+/** A batch encoded for one call of the write script. */
+export interface EncodedBatch {
+  keys: string[]
+  args: Arg[]
+  records: Record[]
+}
+
+/** No checks, no quotas, only sets: the write script's fast path (`SET … GET`, accounting from what it replaced). */
+function isPlain(item: Item): boolean {
+  const { request } = item
+  if (item.final || request.checks.length > 0 || request.quotas.length > 0 || request.ops.length === 0) return false
+  for (const op of request.ops) if (op.type !== 'set') return false
+  return true
+}
+
+const bytes = (value: Uint8Array) =>
+  Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+
+/** Values from this size on travel as a whole entry of their own instead of inside the concatenated small values. */
+export const LARGE_VALUE_BYTES = 1024
+
+const ZERO_VERSION = '0'.repeat(16)
+
+/**
+ * Small values go into one concatenated argument (each Buffer argument costs the driver two writes, and the
+ * function slices them out cheaply). A large one goes as its own argument, already laid out as its entry with a
+ * zeroed 16-digit version, which the function writes as is and then patches: Lua never copies its bytes.
+ */
+function pushValue(value: Uint8Array, exp: string, body: Arg[], values: Buffer[]): void {
+  if (value.byteLength < LARGE_VALUE_BYTES) {
+    values.push(bytes(value))
+    body.push(String(value.byteLength))
+    return
+  }
+  const head = Buffer.from(`${ZERO_VERSION}|${exp}|`, 'latin1')
+  body.push('*', Buffer.concat([head, value], head.length + value.byteLength))
+}
+
+/** The version text the write function gives a set of `value` with counter value `n` (see pushValue). */
+export const versionText = (n: number, value: Uint8Array) =>
+  value.byteLength < LARGE_VALUE_BYTES ? String(n) : String(n).padStart(16, '0')
+
+/**
+ * Encodes items of one group into KEYS and ARGV in the layout the write script reads (lua/write.ts): consecutive
+ * plain sets of one scope and one `now` become one run; every key the script touches is declared.
+ */
+export function encodeBatch(ctx: BatchContext, group: string, items: Item[], flags: string): EncodedBatch {
+  const keys = [versionKey(group), expiryKey(group), sizesKey(group), markerKey(group)]
+  if (ctx.standalone) keys.push(groupsKey(ctx.prefix))
+  const scopes = new Set<string>()
+  const entries: string[] = []
+  const body: Arg[] = []
+  const values: Buffer[] = []
+  const records: Record[] = []
+  let reserve = 0
+  const declare = (scope: ScopeKeys) => {
+    if (scopes.has(scope.id)) return
+    scopes.add(scope.id)
+    keys.push(indexKey(scope), sequenceKey(scope))
+    for (const key of levelKeys(ctx.prefix, scope, ctx.standalone)) keys.push(key)
+  }
+  for (let i = 0; i < items.length; ) {
+    const item = items[i]!
+    const { request, scope } = item
+    declare(scope)
+    if (!isPlain(item)) {
+      encodeGeneral(item, body, entries, values)
+      for (const op of request.ops) if (op.type !== 'delete') reserve++
+      records.push({ plain: false, item })
+      i++
+      continue
+    }
+    let end = i + 1
+    while (end < items.length) {
+      const next = items[end]!
+      if (next.scope.id !== scope.id || next.request.now !== request.now || !isPlain(next)) break
+      end++
+    }
+    const run = items.slice(i, end)
+    encodeRun(run, body, entries, values)
+    for (const member of run) reserve += member.request.ops.length
+    records.push({ plain: true, items: run })
+    i = end
+  }
+  const args: Arg[] = [
+    ctx.prefix,
+    ctx.standalone ? 's' : 'c',
+    group,
+    String(ctx.graceMs),
+    String(reserve),
+    String(ctx.seqTtlMs),
+    flags,
+    values.length === 1 ? values[0]! : Buffer.concat(values),
+    String(keys.length + 1),
+    String(records.length),
+  ]
+  for (const key of entries) keys.push(key)
+  for (const arg of body) args.push(arg)
+  return { keys, args, records }
+}
+
+function encodeRun(run: Item[], body: Arg[], entries: string[], values: Buffer[]): void {
+  const first = run[0]!
+  let single = true
+  let shared: number | undefined | null = first.request.ops[0]!.type === 'set' ? expiresAt(first, 0) : undefined
+  for (const item of run) {
+    if (item.request.ops.length !== 1) single = false
+    for (let o = 0; o < item.request.ops.length; o++) if (expiresAt(item, o) !== shared) shared = null
+  }
+  const expMode = shared === null ? '*' : shared === undefined ? '' : String(shared)
+  body.push('P', String(first.request.now), first.scope.id, String(run.length), single ? '1' : '*', expMode)
+  const prefix = first.scope.entries
+  for (const item of run) {
+    const { ops } = item.request
+    if (!single) body.push(String(ops.length))
+    for (const op of ops) {
+      if (op.type !== 'set') continue
+      entries.push(prefix + op.key)
+      const exp = op.expiresAt === undefined ? '' : String(op.expiresAt)
+      pushValue(op.value, exp, body, values)
+      if (shared === null) body.push(exp)
+    }
+  }
+}
+
+function expiresAt(item: Item, index: number): number | undefined {
+  const op = item.request.ops[index]!
+  return op.type === 'set' ? op.expiresAt : undefined
+}
+
+function encodeGeneral(item: Item, body: Arg[], entries: string[], values: Buffer[]): void {
+  const { request, scope } = item
+  body.push(
+    'G',
+    String(request.now),
+    scope.id,
+    item.final ? 'n' : '',
+    String(request.checks.length),
+    String(request.ops.length),
+    String(request.quotas.length),
+  )
+  for (const check of request.checks) {
+    entries.push(scope.entries + check.key)
+    body.push(check.version ?? '-')
+  }
+  for (const op of request.ops) {
+    entries.push(scope.entries + op.key)
+    const exp = op.type === 'delete' || op.expiresAt === undefined ? '' : String(op.expiresAt)
+    if (op.type === 'set') {
+      body.push('s')
+      pushValue(op.value, exp, body, values)
+      body.push(exp)
+    } else if (op.type === 'incr') body.push('i', String(op.by), exp)
+    else body.push('d')
+  }
+  for (const rule of request.quotas) {
+    // The rule's scope is the written scope or an ancestor: its usage key is among the declared level keys.
+    const id = rule.scope.length === 0 ? '/' : `/${rule.scope.map(escapeSegment).join('/')}`
+    body.push(
+      id,
+      rule.maxKeys === undefined ? '' : String(rule.maxKeys),
+      rule.maxBytes === undefined ? '' : String(rule.maxBytes),
+    )
+  }
+}
+
+/** Size of what a request sends, to cut batches. */
+export function weight(request: WriteRequest): number {
+  let size = 64
+  for (const op of request.ops) size += 32 + op.key.length + (op.type === 'set' ? op.value.byteLength : 0)
+  return size
+}
