@@ -1,25 +1,14 @@
-import { type ChangeEvent, openCubby, type Watch } from '@cubby/core'
+import { type ChangeEvent, openCubby } from '@cubby/core'
 import { afterAll, describe, expect, it } from 'vitest'
 import { startCluster } from '../src/testing/index.js'
 import { masters, moveSlot, replicated } from './support/cluster.js'
-import { outcome, waitFor } from './support/wait.js'
+import { ending, outcome, waitFor } from './support/wait.js'
 
 // One password-protected cluster for these tests, with a short node timeout so that a failover takes seconds.
 const cluster = await startCluster({ password: 'p4ss', nodeTimeoutMs: 2000, syncReplicas: true })
 afterAll(() => cluster.stop())
 
 const onMaster = async (key: string, args: string[]) => cluster.command(await cluster.masterOf(key), args)
-
-function collect(watch: Watch, events: ChangeEvent[]): Promise<string> {
-  return (async () => {
-    try {
-      for await (const event of watch) events.push(event)
-      return 'ended'
-    } catch (error) {
-      return (error as { code?: string }).code ?? String(error)
-    }
-  })()
-}
 
 describe('Redis Cluster', () => {
   it('uses the credentials of a redis+cluster:// URL for every node, the discovered ones included', async () => {
@@ -95,7 +84,7 @@ describe('Redis Cluster', () => {
     const watch = store.watch()
     await watch.ready
     const events: ChangeEvent[] = []
-    const watched = collect(watch, events)
+    const watched = ending(watch, events)
     const acknowledged: string[] = []
     let writing = true
     const writer = (async () => {
@@ -133,7 +122,7 @@ describe('Redis Cluster', () => {
     await replicated(cluster, master)
     const watch = store.watch()
     await watch.ready
-    const watched = collect(watch, [])
+    const watched = ending(watch, [])
     await cluster.kill(master)
     const outcomes = new Set<string>()
     await waitFor(

@@ -1,19 +1,7 @@
-import { type ChangeEvent, openCubby, type Watch } from '@cubby/core'
+import { type ChangeEvent, openCubby } from '@cubby/core'
 import { describe, expect, it } from 'vitest'
 import { startRedis } from '../src/testing/index.js'
-import { outcome, rawClient, waitFor } from './support/wait.js'
-
-/** Drains a watch; resolves to the error code it ended with ('ended' if it ended without one). */
-function ending(watch: Watch, events: ChangeEvent[] = []): Promise<string> {
-  return (async () => {
-    try {
-      for await (const event of watch) events.push(event)
-      return 'ended'
-    } catch (error) {
-      return (error as { code?: string }).code ?? String(error)
-    }
-  })()
-}
+import { ending, outcome, rawClient, waitFor } from './support/wait.js'
 
 describe('a stalled or dead server', () => {
   it('fails calls to a stalled server at the timeout, and close() settles while it is stalled', async () => {

@@ -1,3 +1,4 @@
+import type { ChangeEvent, Watch } from '@cubby/core'
 import { createClient, RESP_TYPES } from 'redis'
 
 /** Polls `check` until it returns a truthy value (resolved to), failing after `timeoutMs` — a wide margin, not a timing assertion. */
@@ -47,4 +48,16 @@ export async function measuredUsage(
     bytes += Buffer.byteLength(key) + entry.length - b - 1
   }
   return { keys: keys.length, bytes }
+}
+
+/** Drains a watch into `events`; resolves to the error code it ended with ('ended' if it ended without one). */
+export function ending(watch: Watch, events: ChangeEvent[] = []): Promise<string> {
+  return (async () => {
+    try {
+      for await (const event of watch) events.push(event)
+      return 'ended'
+    } catch (error) {
+      return (error as { code?: string }).code ?? String(error)
+    }
+  })()
 }
