@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { waitFor as waitUntil } from '@cubby/conformance'
 import { type Cubby, type CubbyOptions, openCubby } from '@cubby/core'
 import type Database from 'better-sqlite3'
 import { afterAll } from 'vitest'
@@ -70,16 +71,8 @@ export async function fixtureJson<T>(name: string, args: string[], options: { pr
 }
 
 /** Waits until `condition` holds, polling; fails with `what` after `timeoutMs` (wide: the machine is shared). */
-export async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
+export function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  return waitUntil(condition, what, timeoutMs)
 }
 
 /** What tests read of a backend's insides. */

@@ -1,12 +1,12 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Writable } from 'node:stream'
 import type { Backend, StoredEntry } from '@cubby/core/backend'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Connection, connect, EXIT, exportStore, migrateStore, run } from '../src/index.js'
 import { BACKENDS, memoryBackend, type TestBackend } from './support/backends.js'
 import { collector } from './support/cli.js'
+import { slowReader } from './support/streams.js'
 
 const MiB = 1024 * 1024
 
@@ -32,28 +32,6 @@ function measured(backend: Backend): { backend: Backend; maxBytes(): number } {
   return { backend: view, maxBytes: () => max }
 }
 
-/** A slow reader that records the most bytes ever queued in it. */
-function slowReader(): Writable & { maxQueued(): number; bytes(): number } {
-  let maxQueued = 0
-  let bytes = 0
-  const stream = new Writable({
-    highWaterMark: 64 * 1024,
-    write(chunk: Buffer, _e, done) {
-      bytes += chunk.byteLength
-      setImmediate(done)
-    },
-  }) as Writable & { maxQueued(): number; bytes(): number }
-  const write = stream.write.bind(stream)
-  stream.write = ((...args: Parameters<typeof write>) => {
-    const ok = write(...args)
-    maxQueued = Math.max(maxQueued, stream.writableLength)
-    return ok
-  }) as typeof write
-  stream.maxQueued = () => maxQueued
-  stream.bytes = () => bytes
-  return stream
-}
-
 describe.each(BACKENDS)('export memory on %s, with small keys first and large values after', (_name, make) => {
   let backend: TestBackend
   let url: string
@@ -74,7 +52,7 @@ describe.each(BACKENDS)('export memory on %s, with small keys first and large va
 
   it('no read holds more than fetchBytes of values, and the output holds at most one line beyond its buffer', async () => {
     const reads = measured(source.backend)
-    const out = slowReader()
+    const out = slowReader(64 * 1024)
     // A 4 MiB budget: a read ends with the value that reaches it, whatever came before (1 MiB values here).
     const stats = await exportStore(reads.backend, out, { fetchBytes: 4 * MiB })
     expect(stats).toEqual({ entries: 1040, scopes: 1 })

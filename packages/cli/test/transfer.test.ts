@@ -8,6 +8,7 @@ import { connect, EXIT, exportStore, run } from '../src/index.js'
 import { memoryBackend, redisBackend, sqliteBackend, type TestBackend } from './support/backends.js'
 import { cli } from './support/cli.js'
 import { DATASET_SIZE, fillDataset, richValues, snapshot } from './support/dataset.js'
+import { slowReader } from './support/streams.js'
 
 /** A class the CLI knows nothing about, stored through a custom type. */
 class Point {
@@ -226,27 +227,12 @@ describe('export', () => {
     for (let i = 0; i < 20; i++) {
       await store.setMany(Array.from({ length: 1000 }, (_, j) => [`k${i}-${j}`, 'x'.repeat(200)] as const))
     }
-    let maxBuffered = 0
-    let bytes = 0
-    const slow = new Writable({
-      highWaterMark: 16 * 1024,
-      write(chunk: Buffer, _e, done) {
-        bytes += chunk.byteLength
-        setImmediate(done)
-      },
-    })
-    // Sample how much is queued in the stream right after every write the exporter makes.
-    const write = slow.write.bind(slow)
-    slow.write = ((...args: Parameters<typeof slow.write>) => {
-      const ok = write(...args)
-      maxBuffered = Math.max(maxBuffered, slow.writableLength)
-      return ok
-    }) as typeof slow.write
+    const slow = slowReader(16 * 1024)
     const stats = await exportStore(backend, slow, {})
     expect(stats.entries).toBe(20_000)
-    expect(bytes).toBeGreaterThan(20_000 * 200)
+    expect(slow.bytes()).toBeGreaterThan(20_000 * 200)
     // One page (at most 1000 lines of ~300 bytes) plus the stream's own buffer, never the whole export (~6 MB).
-    expect(maxBuffered).toBeLessThan(400 * 1024)
+    expect(slow.maxQueued()).toBeLessThan(400 * 1024)
     await close()
   })
 
