@@ -38,19 +38,20 @@ export class UsageTree {
    */
   apply(path: readonly string[], ancestors: readonly string[], keys: number, bytes: number): void {
     if (keys === 0 && bytes === 0) return
-    const nodes = ancestors.map((id) => this.node(id))
-    for (let depth = 0; depth < nodes.length; depth++) {
-      const node = nodes[depth]!
+    let parent: UsageNode | undefined
+    for (let depth = 0; depth < ancestors.length; depth++) {
+      const id = ancestors[depth]!
+      const node = this.node(id)
       const wasEmpty = node.keys === 0
       node.keys += keys
       node.bytes += bytes
-      if (depth === 0 || wasEmpty === (node.keys === 0)) continue
-      // This subtree just became non-empty (or empty): its parent lists it as a child holding data (or stops).
-      if (wasEmpty) nodes[depth - 1]!.children.add(path[depth - 1]!)
-      else nodes[depth - 1]!.children.delete(path[depth - 1]!)
-    }
-    for (let depth = 0; depth < nodes.length; depth++) {
-      if (nodes[depth]!.keys === 0) this.nodes.delete(ancestors[depth]!)
+      // A subtree that just became non-empty (or empty): its parent lists it as a child holding data (or stops).
+      if (parent && wasEmpty !== (node.keys === 0)) {
+        if (wasEmpty) parent.children.add(path[depth - 1]!)
+        else parent.children.delete(path[depth - 1]!)
+      }
+      if (node.keys === 0) this.nodes.delete(id)
+      parent = node
     }
   }
 

@@ -83,6 +83,7 @@ export class RedisBackend implements Backend {
       where,
       fail: this.fail,
       register: (scope) => registry!.register(scope.path),
+      read: (request, keys) => this.reader.get(request.scope, keys, { values: true, now: request.now }),
       reclaim: (request) => {
         const top = request.quotas.reduce((a, b) => (b.scope.length < a.length ? b.scope : a), request.scope)
         return this.sweeper.sweepScope(scopeKeys(prefix, top), request.now)

@@ -1,13 +1,13 @@
 import type { WriteRequest } from '@cubby/core/backend'
 import type { Arg } from './connection.js'
 import {
-  escapeSegment,
   expiryKey,
   groupsKey,
   indexKey,
   levelKeys,
   markerKey,
   type ScopeKeys,
+  scopeKeys,
   sequenceKey,
   sizesKey,
   versionKey,
@@ -100,7 +100,7 @@ export function encodeBatch(ctx: BatchContext, group: string, items: Item[], fla
     const { request, scope } = item
     declare(scope)
     if (!isPlain(item)) {
-      encodeGeneral(item, body, entries, values)
+      encodeGeneral(ctx.prefix, item, body, entries, values)
       for (const op of request.ops) if (op.type !== 'delete') reserve++
       records.push({ plain: false, item })
       i++
@@ -164,7 +164,7 @@ function expiresAt(item: Item, index: number): number | undefined {
   return op.type === 'set' ? op.expiresAt : undefined
 }
 
-function encodeGeneral(item: Item, body: Arg[], entries: string[], values: Buffer[]): void {
+function encodeGeneral(prefix: string, item: Item, body: Arg[], entries: string[], values: Buffer[]): void {
   const { request, scope } = item
   body.push(
     'G',
@@ -191,7 +191,7 @@ function encodeGeneral(item: Item, body: Arg[], entries: string[], values: Buffe
   }
   for (const rule of request.quotas) {
     // The rule's scope is the written scope or an ancestor: its usage key is among the declared level keys.
-    const id = rule.scope.length === 0 ? '/' : `/${rule.scope.map(escapeSegment).join('/')}`
+    const { id } = scopeKeys(prefix, rule.scope) // cached by path: core reuses a view's rule objects
     body.push(
       id,
       rule.maxKeys === undefined ? '' : String(rule.maxKeys),

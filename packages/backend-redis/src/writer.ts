@@ -1,7 +1,6 @@
 import { type StoredEntry, UnsupportedError, type WriteRequest, type WriteResult } from '@cubby/core/backend'
 import type { Connection } from './connection.js'
 import type { Deadlines } from './deadline.js'
-import { parseEntry } from './entry.js'
 import { timeoutError } from './errors.js'
 import { incrInJs } from './incr-js.js'
 import { groupsKey, type ScopeKeys, scopeKeys } from './keys.js'
@@ -26,6 +25,8 @@ export interface WriterDeps {
   register(scope: ScopeKeys): Promise<void>
   /** Reclaims expired entries that a quota refusal counted, so the request can be decided again. */
   reclaim(request: WriteRequest): Promise<void>
+  /** Reads entries of the request's scope with values (the reader's bounded, coalesced get). */
+  read(request: WriteRequest, keys: string[]): Promise<(StoredEntry | undefined)[]>
 }
 
 /**
@@ -154,22 +155,15 @@ export class Writer {
   private followUp(item: Item, what: FollowUp): void {
     const task =
       what === 'js'
-        ? incrInJs(
-            { read: (request, keys) => this.read(request, keys), write: (r) => this.write(r) },
-            item.request,
-          ).then(item.resolve, (error: unknown) => item.reject(this.deps.fail(error)))
+        ? incrInJs({ read: this.deps.read, write: (r) => this.write(r) }, item.request).then(
+            item.resolve,
+            (error: unknown) => item.reject(this.deps.fail(error)),
+          )
         : this.deps.reclaim(item.request).then(
             () => this.enqueue({ ...item, final: true }),
             (error: unknown) => item.reject(this.deps.fail(error)),
           )
     this.track(task)
-  }
-
-  private async read(request: WriteRequest, keys: string[]): Promise<(StoredEntry | undefined)[]> {
-    const scope = scopeKeys(this.deps.context.prefix, request.scope)
-    const names = keys.map((key) => scope.entries + key)
-    const raw = (await this.deps.connection.send(names[0]!, ['MGET', ...names])) as (Buffer | null)[]
-    return keys.map((key, i) => (raw[i] ? parseEntry(key, raw[i]!, request.now, true) : undefined))
   }
 
   private track(task: Promise<unknown>): void {

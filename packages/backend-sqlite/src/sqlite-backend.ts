@@ -23,7 +23,7 @@ import { prepare, type Statements } from './statements.js'
 import { BackgroundSweep, Sweeper } from './sweep.js'
 import { Tx, Versions } from './tx.js'
 import { UsageUpdates } from './usage-updates.js'
-import { Writer } from './writer.js'
+import { backoff, Writer } from './writer.js'
 
 /**
  * The SQLite backend: one better-sqlite3 connection per backend, WAL, group commit for writes, and a change log
@@ -212,7 +212,7 @@ export class SqliteBackend implements Backend {
 
   private async retryRead<T>(run: () => T, deadline: number, busy: unknown): Promise<T> {
     for (let attempt = 0; Date.now() < deadline; attempt++) {
-      const delay = Math.min(Math.min(20, 2 ** attempt) * (0.5 + Math.random() / 2), deadline - Date.now())
+      const delay = Math.min(backoff(attempt), deadline - Date.now())
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, delay)))
       try {
         return run()

@@ -47,7 +47,7 @@ class JobFailure {
 }
 
 /** Jittered exponential backoff for lock retries: about 1, 2, 4, 8, 16, then 20 ms. */
-function backoff(attempt: number): number {
+export function backoff(attempt: number): number {
   const ceiling = Math.min(20, 2 ** attempt)
   return ceiling / 2 + (Math.random() * ceiling) / 2
 }

@@ -1,5 +1,6 @@
 import { realpathSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { fileFromUrl } from '@cubby/backend-sqlite'
 import { CliError, EXIT } from './exit-codes.js'
 
 /**
@@ -14,14 +15,12 @@ import { CliError, EXIT } from './exit-codes.js'
  */
 export function sqliteFile(url: string): string | undefined {
   if (!url.toLowerCase().startsWith('sqlite:')) return undefined
-  let file = url.slice('sqlite:'.length)
-  if (file.startsWith('//')) file = file.slice(2)
   try {
-    file = decodeURIComponent(file)
+    const file = fileFromUrl(url)
+    return file === ':memory:' ? undefined : file
   } catch {
     return undefined
   }
-  return file === '' || file === ':memory:' || file.includes('?') ? undefined : file
 }
 
 /**

@@ -2,9 +2,8 @@ import { store } from '@cubby/core'
 import { badRequest, type Plugin } from '../plugin.js'
 
 /**
- * Largest step one request may add. Counters are JS numbers: past 2^53 increments would silently round away, and
- * core's `incr` does not refuse such a result yet, so a step this size keeps a counter exact for millions of
- * requests at the largest step.
+ * Largest step one request may add: a plain bound on input, answered with a 400 that names it. (A counter that would
+ * pass 2^53, where JS numbers stop being exact, is refused by core's `incr` itself.)
  */
 const MAX_STEP = 1_000_000_000
 

@@ -9,6 +9,8 @@ import { toEntry } from './reads.js'
 const DEFAULT_PAGE = 100
 const CURSOR_FORMAT = 2
 const RANGE_OPTIONS = ['prefix', 'start', 'end', 'reverse'] as const
+const LIST_OPTIONS = [...RANGE_OPTIONS, 'limit', 'cursor', 'values'] as const
+const ITERATE_OPTIONS = [...RANGE_OPTIONS, 'limit', 'pageSize'] as const
 
 /**
  * Cursors are opaque to users: base64url of `[2, kind, last, scope]`, where `kind` is the listing and its order and
@@ -85,7 +87,7 @@ function pageSize(scope: ScopeContext, field: string, value: unknown): number {
 
 /** `KVStore.list`: asks the backend for one entry more than the page, to know whether a cursor is needed. */
 export async function list<T>(scope: ScopeContext, options?: ListOptions): Promise<ListPage<Entry<T> | KeyInfo>> {
-  const opts = scope.options('list', options, [...RANGE_OPTIONS, 'limit', 'cursor', 'values'])
+  const opts = scope.options('list', options, LIST_OPTIONS)
   const range = rangeQuery(scope, 'list', opts)
   const limit = pageSize(scope, 'list.limit', opts.limit)
   if (opts.values !== undefined && typeof opts.values !== 'boolean') {
@@ -109,7 +111,7 @@ export async function* iterate<T>(
   values: boolean,
 ): AsyncGenerator<Entry<T> | KeyInfo> {
   const action = values ? 'entries' : 'keys'
-  const opts = scope.options(action, options, [...RANGE_OPTIONS, 'limit', 'pageSize'])
+  const opts = scope.options(action, options, ITERATE_OPTIONS)
   const range = rangeQuery(scope, action, opts)
   const size = pageSize(scope, `${action}.pageSize`, opts.pageSize)
   let remaining = opts.limit === undefined ? Number.POSITIVE_INFINITY : checkInteger(`${action}.limit`, opts.limit, 0)
