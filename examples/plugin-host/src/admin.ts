@@ -5,8 +5,8 @@ import { HttpError } from './plugin.js'
 
 /**
  * Host-level operations that plugins cannot do (they only see their own scope): per-plugin usage and the number of
- * users holding data (`usage`, `scopes`), and deleting one user's data in every plugin (`drop`), what a user's
- * "delete my account" needs. Enabled only with a token, sent as `authorization: Bearer <token>`.
+ * users holding data (`usage`, `users`), and deleting one user's data in every plugin (`user(id).drop()`), what a
+ * user's "delete my account" needs. Enabled only with a token, sent as `authorization: Bearer <token>`.
  */
 export class Admin {
   constructor(
@@ -33,8 +33,8 @@ export class Admin {
         let users = 0
         let cursor: string | undefined
         do {
-          const page = await scope.scopes({ limit: 1000, cursor })
-          users += page.names.length
+          const page = await scope.users({ limit: 1000, cursor })
+          users += page.ids.length
           cursor = page.cursor
         } while (cursor !== undefined)
         return { id, usage: await scope.usage(), users }
@@ -47,7 +47,7 @@ export class Admin {
   async dropUser(workspace: string, user: string): Promise<unknown> {
     const freed = await Promise.all(
       this.pluginIds.map(async (id) => {
-        const scope = this.cubby.scope(workspace, id, user)
+        const scope = this.cubby.scope(workspace, id).user(user)
         const { keys } = await scope.usage()
         await scope.drop()
         return [id, keys] as const

@@ -39,7 +39,7 @@ describe('user and workspace headers are UTF-8', () => {
       json: { title: 't' },
     })
     expect(created.status).toBe(201)
-    expect(await cubby.scope('default', 'todos', 'ålice').usage()).toMatchObject({ keys: 1 })
+    expect(await cubby.scope('default', 'todos').user('ålice').usage()).toMatchObject({ keys: 1 })
     const auth = { authorization: 'Bearer secret' }
     const dropped = await call(`${url}/admin/users/${encodeURIComponent('ålice')}`, { method: 'DELETE', headers: auth })
     expect(dropped.body).toMatchObject({ user: 'ålice', deletedKeys: { todos: 1 } })

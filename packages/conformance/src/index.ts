@@ -24,6 +24,7 @@ import { quotasGroup } from './groups/quotas.js'
 import { scopesGroup } from './groups/scopes.js'
 import { ttlGroup } from './groups/ttl.js'
 import { usageGroup } from './groups/usage.js'
+import { usersGroup } from './groups/users.js'
 import { valuesGroup } from './groups/values.js'
 import { versionsGroup } from './groups/versions.js'
 import { watchGroup } from './groups/watch.js'
@@ -67,6 +68,7 @@ export async function runConformance(target: ConformanceTarget): Promise<void> {
     limitsGroup(target)
     errorsGroup(target)
     contextGroup(target)
+    usersGroup(target, capabilities)
     modelGroup(target, capabilities)
     for (const group of gated) {
       if (capabilities[group.capability]) {

@@ -16,6 +16,8 @@ import type {
   SetManyOptions,
   SetOptions,
   UpdateOptions,
+  UsersOptions,
+  UsersPage,
   Watch,
   WatchFilter,
   WatchOptions,
@@ -75,6 +77,12 @@ class AmbientStore implements KVStore {
   }
   scope(...segments: string[]): KVStore {
     return this.resolve().scope(...segments)
+  }
+  user(id: string): KVStore {
+    return this.resolve().user(id)
+  }
+  async users(options?: UsersOptions): Promise<UsersPage> {
+    return this.resolve().users(options)
   }
   get<T = unknown>(key: string): Promise<T | undefined>
   get<T = unknown>(key: string, fallback: T): Promise<T>

@@ -21,8 +21,19 @@ export interface PluginContext {
 export interface PluginStores {
   /** The plugin's scope `[workspace, plugin]`, shared by all its users. */
   store: KVStore
-  /** The user's private scope `[workspace, plugin, user]`; absent without a user. */
+  /**
+   * The user's private scope `[workspace, plugin, '', user]` (the empty segment marks the user level, which no
+   * `scope()` call can reach); absent without a user.
+   */
   user?: KVStore
+}
+
+/** The engine of every `Cubby`, for core's own tools (`@cubby/core/raw`). */
+const engines = new WeakMap<object, Engine>()
+
+/** The engine behind a `Cubby` made by this core, or undefined for anything else. @internal */
+export function engineOf(cubby: unknown): Engine | undefined {
+  return typeof cubby === 'object' && cubby !== null ? engines.get(cubby) : undefined
 }
 
 /** Default workspace of `stores()` / `run()` when none is given. */
@@ -35,6 +46,7 @@ export class Cubby {
   /** @internal */
   constructor(private readonly engine: Engine) {
     this.root = new ScopeStore(engine, [])
+    engines.set(this, engine)
   }
 
   /** The backend's name and capabilities. */
@@ -57,11 +69,14 @@ export class Cubby {
     return segments.length === 0 ? this.root : this.root.scope(...segments)
   }
 
-  /** The plugin's shared store `[workspace, plugin]` and, with a user, the user's store `[workspace, plugin, user]`. */
+  /**
+   * The plugin's shared store `[workspace, plugin]` and, with a user, the user's private store (`store.user(user)`),
+   * which lives in a level of its own: no `scope()` of the plugin's store can name it.
+   */
   stores(context: PluginContext): PluginStores {
     const { workspace, plugin, user } = this.readContext(context)
     const store = new ScopeStore(this.engine, [workspace, plugin])
-    return user === undefined ? { store } : { store, user: store.scope(user) }
+    return user === undefined ? { store } : { store, user: store.user(user) }
   }
 
   /**
@@ -93,9 +108,9 @@ export class Cubby {
     const maxBytes = this.engine.limits.maxKeyBytes
     // Only an absent workspace means the default: `null` is a mistake, not a choice.
     const workspace = context.workspace === undefined ? DEFAULT_WORKSPACE : context.workspace
-    assertSegment(workspace, maxBytes)
-    assertSegment(context.plugin, maxBytes)
-    if (context.user !== undefined) assertSegment(context.user, maxBytes)
+    assertSegment(workspace, maxBytes, 'workspace')
+    assertSegment(context.plugin, maxBytes, 'plugin id')
+    if (context.user !== undefined) assertSegment(context.user, maxBytes, 'user id')
     return context.user === undefined
       ? { workspace, plugin: context.plugin }
       : { workspace, plugin: context.plugin, user: context.user }

@@ -1,7 +1,7 @@
 import { InvalidKeyError, InvalidScopeError } from './errors.js'
+import { assertStoragePath } from './layout.js'
 
-/** Largest scope depth: a path may have at most this many segments. */
-export const MAX_SCOPE_DEPTH = 8
+export { MAX_SCOPE_DEPTH } from './layout.js'
 
 /** UTF-8 length of a string in bytes. */
 export function utf8Length(text: string): number {
@@ -45,24 +45,23 @@ export function assertKey(key: unknown, maxBytes: number): asserts key is string
   if (problem) throw new InvalidKeyError(`key ${preview(key)} ${problem}`)
 }
 
-/** Throws `InvalidScopeError` unless `segment` is a valid scope segment. */
-export function assertSegment(segment: unknown, maxBytes: number): asserts segment is string {
+/** Throws `InvalidScopeError` unless `segment` is a valid scope segment (or user id: `what` names it). */
+export function assertSegment(segment: unknown, maxBytes: number, what = 'scope segment'): asserts segment is string {
   const problem = keyProblem(segment, maxBytes)
-  if (problem) throw new InvalidScopeError(`scope segment ${preview(segment)} ${problem}`)
+  if (problem) throw new InvalidScopeError(`${what} ${preview(segment)} ${problem}`)
 }
 
-/** Validates segments appended to `base`, returning the new path. */
+/**
+ * Validates segments appended to `base`, returning the new path. Segments are non-empty, so they can never name the
+ * user level (`layout.ts`); the depth limit counts visible segments.
+ */
 export function extendPath(base: readonly string[], segments: readonly unknown[], maxBytes: number): string[] {
   const path = [...base]
   for (const segment of segments) {
     assertSegment(segment, maxBytes)
     path.push(segment)
   }
-  if (path.length > MAX_SCOPE_DEPTH) {
-    throw new InvalidScopeError(
-      `scope path ${JSON.stringify(path)} is ${path.length} deep; at most ${MAX_SCOPE_DEPTH} segments are allowed`,
-    )
-  }
+  assertStoragePath(path)
   return path
 }
 

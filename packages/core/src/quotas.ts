@@ -1,6 +1,7 @@
 import type { QuotaRule, ScopePath } from './backend/contract.js'
 import { InvalidConfigError } from './errors.js'
-import { extendPath } from './keys.js'
+import { assertSegment } from './keys.js'
+import { assertStoragePath, PLUGIN_DEPTH, USER_LEVEL, userRoot } from './layout.js'
 import { checkInteger } from './limits.js'
 import { isWithin } from './scope-path.js'
 
@@ -12,18 +13,28 @@ export interface QuotaLimit {
   maxKeys?: number
 }
 
+/** An explicit cap on one scope and its descendants. */
+export interface ScopeQuota extends QuotaLimit {
+  /**
+   * The capped scope's storage path, as a view's `path` gives it: a user's scope, or a scope below it, has `''` at
+   * index 2 (`cubby.stores({ plugin, user }).user.path` is `[workspace, plugin, '', user]`).
+   */
+  path: readonly string[]
+}
+
 /**
  * Storage caps. Positional caps follow the plugin-host hierarchy of `cubby.stores()`: `plugin` caps every scope at
- * depth 2 (`[workspace, plugin]`, its users included) and `user` every scope at depth 3 (`[workspace, plugin, user]`).
- * `scopes` caps specific paths. All that apply to a write are enforced together, atomically, in the backend.
+ * depth 2 (`[workspace, plugin]`, its users included) and `user` every user's scope (`stores({ user }).user`, the
+ * user level below a plugin). `scopes` caps specific scopes. All that apply to a write are enforced together,
+ * atomically, in the backend.
  */
 export interface QuotaOptions {
   /** Cap on each plugin's subtree `[workspace, plugin]` (its own keys, its child scopes and its users). @default no cap */
   plugin?: QuotaLimit
-  /** Cap on each user's subtree `[workspace, plugin, user]`. @default no cap */
+  /** Cap on each user's private subtree (a user's scope and the user's own child scopes). @default no cap */
   user?: QuotaLimit
-  /** Caps on explicit scope paths, each covering that scope and its descendants. @default [] */
-  scopes?: ReadonlyArray<QuotaLimit & { path: readonly string[] }>
+  /** Caps on explicit scopes, each covering that scope and its descendants. @default [] */
+  scopes?: ReadonlyArray<ScopeQuota>
 }
 
 /** Validated quotas, answering "which caps apply to a write in this scope". */
@@ -46,8 +57,8 @@ export class Quotas {
     }
     const plugin = readLimit('quotas.plugin', options.plugin)
     const user = readLimit('quotas.user', options.user)
-    if (plugin && minDepth > 2) throw tooShallow('quotas.plugin', 2, minDepth)
-    if (user && minDepth > 3) throw tooShallow('quotas.user', 3, minDepth)
+    if (plugin && minDepth > PLUGIN_DEPTH) throw tooShallow('quotas.plugin', PLUGIN_DEPTH, minDepth)
+    if (user && minDepth > PLUGIN_DEPTH + 2) throw tooShallow('quotas.user', PLUGIN_DEPTH + 2, minDepth)
     const explicit: QuotaRule[] = []
     if (options.scopes !== undefined) {
       if (!Array.isArray(options.scopes)) throw new InvalidConfigError('quotas.scopes', 'must be an array')
@@ -58,7 +69,9 @@ export class Quotas {
         if (!Array.isArray(rawPath)) throw new InvalidConfigError(`${field}.path`, 'must be an array of segments')
         let path: string[]
         try {
-          path = extendPath([], rawPath, maxKeyBytes)
+          path = [...rawPath]
+          for (const segment of path) if (segment !== USER_LEVEL) assertSegment(segment, maxKeyBytes)
+          assertStoragePath(path)
         } catch (error) {
           throw new InvalidConfigError(`${field}.path`, (error as Error).message)
         }
@@ -72,8 +85,9 @@ export class Quotas {
   /** The caps that apply to a write in scope `path`. */
   rulesFor(path: ScopePath): QuotaRule[] {
     const rules: QuotaRule[] = []
-    if (this.plugin && path.length >= 2) rules.push({ scope: path.slice(0, 2), ...this.plugin })
-    if (this.user && path.length >= 3) rules.push({ scope: path.slice(0, 3), ...this.user })
+    if (this.plugin && path.length >= PLUGIN_DEPTH) rules.push({ scope: path.slice(0, PLUGIN_DEPTH), ...this.plugin })
+    const user = this.user && userRoot(path)
+    if (user) rules.push({ scope: user, ...this.user! })
     for (const rule of this.explicit) if (isWithin(path, rule.scope)) rules.push(rule)
     return rules
   }

@@ -109,6 +109,22 @@ export interface ScopesPage {
   cursor?: string
 }
 
+/** Options of `users`. */
+export interface UsersOptions {
+  /** Page size. @default 100 (at most `limits.maxPageSize`) */
+  limit?: number
+  /** The `cursor` of the previous page. @default the first page */
+  cursor?: string
+}
+
+/** A page of `users`. */
+export interface UsersPage {
+  /** Ids of the plugin's users whose scopes hold data, in UTF-8 byte order. */
+  ids: string[]
+  /** Pass it as `cursor` to get the next page; absent on the last page. */
+  cursor?: string
+}
+
 /** What `watch` observes. Without options, every key of the scope. */
 export interface WatchFilter {
   /** Only keys starting with this. @default every key */
@@ -158,10 +174,26 @@ export interface AtomicBatch {
 
 /** A view of one scope. Cheap to create; holds no connection. */
 export interface KVStore {
-  /** This scope's path (`[]` for the root). */
+  /**
+   * This scope's storage path (`[]` for the root). A user's scope is `[workspace, plugin, '', user]`: the empty
+   * segment marks the user level, which no `scope()` call can produce.
+   */
   readonly path: readonly string[]
-  /** A child view; throws `InvalidScopeError` at once for a bad segment. */
+  /**
+   * A child view; throws `InvalidScopeError` at once for a bad segment. Child scopes never reach a user's scope,
+   * whatever their names: users live in a level of their own (see `user`).
+   */
   scope(...segments: string[]): KVStore
+  /**
+   * The private scope of user `id` of this plugin (what `stores({ user })` gives), for host and admin code. Only on
+   * a plugin's scope `[workspace, plugin]`; elsewhere, or for a bad id, throws `InvalidScopeError` at once.
+   */
+  user(id: string): KVStore
+  /**
+   * One page of the ids of this plugin's users whose scopes hold data, in UTF-8 byte order, like `scopes()`. Only on
+   * a plugin's scope `[workspace, plugin]` (elsewhere it rejects with `InvalidScopeError`).
+   */
+  users(options?: UsersOptions): Promise<UsersPage>
   /** A fresh copy of the value at `key`, or `undefined` when it is absent or expired. */
   get<T = unknown>(key: string): Promise<T | undefined>
   /** The value at `key`, or `fallback` when it is absent or expired. */
@@ -218,6 +250,6 @@ export interface KVStore {
   drop(): Promise<void>
   /** Live keys and bytes of this scope and its descendants. */
   usage(): Promise<Usage>
-  /** Names of direct child scopes that hold data, in UTF-8 byte order. */
+  /** Names of direct child scopes that hold data, in UTF-8 byte order. A plugin's users are not among them. */
   scopes(options?: ScopesOptions): Promise<ScopesPage>
 }

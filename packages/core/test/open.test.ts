@@ -54,11 +54,22 @@ describe('quota rules', () => {
     )
     expect(quotas.rulesFor([])).toEqual([])
     expect(quotas.rulesFor(['w'])).toEqual([{ scope: ['w'], maxKeys: 100 }])
-    expect(quotas.rulesFor(['w', 'p', 'u', 'x'])).toEqual([
+    expect(quotas.rulesFor(['w', 'p', '', 'u', 'x'])).toEqual([
       { scope: ['w', 'p'], maxKeys: 10 },
-      { scope: ['w', 'p', 'u'], maxBytes: 5 },
+      { scope: ['w', 'p', '', 'u'], maxBytes: 5 },
       { scope: ['w'], maxKeys: 100 },
     ])
+    // A plugin's own child scope is not a user, whatever its name.
+    expect(quotas.rulesFor(['w', 'p', 'u', 'x'])).toEqual([
+      { scope: ['w', 'p'], maxKeys: 10 },
+      { scope: ['w'], maxKeys: 100 },
+    ])
+    const explicit = Quotas.from({ scopes: [{ path: ['w', 'p', '', 'ann'], maxKeys: 3 }] }, 1024, 0)
+    expect(explicit.rulesFor(['w', 'p', '', 'ann', 'sub'])).toEqual([{ scope: ['w', 'p', '', 'ann'], maxKeys: 3 }])
+    expect(explicit.rulesFor(['w', 'p', 'ann'])).toEqual([])
+    expect(() => Quotas.from({ scopes: [{ path: ['w', 'p', ''], maxKeys: 1 }] }, 1024, 0)).toThrow(/path/)
+    expect(() => Quotas.from({ scopes: [{ path: ['', 'p', 'x', 'u'], maxKeys: 1 }] }, 1024, 0)).toThrow(/path/)
+    expect(() => Quotas.from({ scopes: [{ path: ['w', '', 'u'], maxKeys: 1 }] }, 1024, 0)).toThrow(/path/)
     expect(() => Quotas.from({ scopes: [{ path: ['w'], maxKeys: 1 }] }, 1024, 2)).toThrow(/depth >= 2/)
     expect(() => Quotas.from({ user: { maxKeys: 1, extra: 1 } }, 1024, 0)).toThrow(/quotas.user.extra/)
   })

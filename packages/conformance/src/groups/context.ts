@@ -12,7 +12,7 @@ export function contextGroup(target: ConformanceTarget): void {
       const { cubby } = await setup(target)
       const both = cubby.stores({ workspace: 'acme', plugin: 'todo', user: 'ann' })
       expect(both.store.path).toEqual(['acme', 'todo'])
-      expect(both.user?.path).toEqual(['acme', 'todo', 'ann'])
+      expect(both.user?.path).toEqual(['acme', 'todo', '', 'ann'])
       const noUser = cubby.stores({ plugin: 'todo' })
       expect(noUser.store.path).toEqual(['default', 'todo'])
       expect(noUser.user).toBeUndefined()
@@ -35,12 +35,13 @@ export function contextGroup(target: ConformanceTarget): void {
         await store.set('shared', 1)
         await user.set('mine', 2)
         expect(currentContext()).toEqual({ workspace: 'w', plugin: 'p', user: 'u' })
-        expect(user.path).toEqual(['w', 'p', 'u'])
+        expect(user.path).toEqual(['w', 'p', '', 'u'])
         return 'done'
       })
       expect(result).toBe('done')
       expect(await cubby.scope('w', 'p').get('shared')).toBe(1)
-      expect(await cubby.scope('w', 'p', 'u').get('mine')).toBe(2)
+      expect(await cubby.scope('w', 'p').user('u').get('mine')).toBe(2)
+      expect(await cubby.scope('w', 'p', 'u').get('mine')).toBeUndefined()
       await cubby.run({ plugin: 'p' }, async () => {
         expect(store.path).toEqual(['default', 'p'])
         const error = await rejection(user.get('mine'))
@@ -67,11 +68,11 @@ export function contextGroup(target: ConformanceTarget): void {
             await pause(1)
             return user.path
           })
-          expect(inner).toEqual(['default', 'inner', `${me}-inner`])
+          expect(inner).toEqual(['default', 'inner', '', `${me}-inner`])
           expect(currentContext()?.user).toBe(me)
           await Promise.all([pause(Math.random() * 3), user.get('who')])
           expect(await user.get('who')).toBe(me)
-          expect(user.path).toEqual([`w${i % 3}`, `p${i % 5}`, me])
+          expect(user.path).toEqual([`w${i % 3}`, `p${i % 5}`, '', me])
           return me
         })
       const results = await Promise.all(Array.from({ length: 60 }, (_, i) => runOne(i)))

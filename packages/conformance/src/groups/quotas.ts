@@ -16,9 +16,9 @@ export function quotasGroup(target: ConformanceTarget, minQuotaDepth: number): v
       const error = await rejection(user!.set('d', 4))
       expect(error.code).toBe('QUOTA_EXCEEDED')
       expect(error.name).toBe('QuotaExceededError')
-      expect(error).toMatchObject({ dimension: 'keys', limit: 3, used: 3, requested: 1, scope: ['w', 'p', 'ann'] })
+      expect(error).toMatchObject({ dimension: 'keys', limit: 3, used: 3, requested: 1, scope: ['w', 'p', '', 'ann'] })
       expect(error.message).toMatch(/quota/i)
-      expect(await backdoor.read(['w', 'p', 'ann'], 'd')).toBeUndefined()
+      expect(await backdoor.read(['w', 'p', '', 'ann'], 'd')).toBeUndefined()
       await user!.set('a', 'overwrite is not a new key')
       await user!.delete('b')
       await user!.set('d', 4)
@@ -79,7 +79,7 @@ export function quotasGroup(target: ConformanceTarget, minQuotaDepth: number): v
       await user!.set('a', 1)
       expect((await rejection(user!.setMany({ b: 1, c: 1, d: 1 }))).code).toBe('QUOTA_EXCEEDED')
       expect((await rejection(user!.atomic().set('b', 1).set('c', 1).set('d', 1).commit())).code).toBe('QUOTA_EXCEEDED')
-      expect(await backdoor.count(['default', 'p', 'u'])).toBe(1)
+      expect(await backdoor.count(['default', 'p', '', 'u'])).toBe(1)
       await user!.atomic().set('b', 1).set('c', 1).delete('a').set('d', 1).commit() // net +2 fits
     })
 
@@ -179,8 +179,8 @@ export function quotasGroup(target: ConformanceTarget, minQuotaDepth: number): v
     })
 
     it('enforces every rule that applies to a write together: plugin, user and explicit caps', async () => {
-      // Paths at depth >= 4 satisfy any minQuotaDepth up to 4.
-      const explicit = ['w', 'p', 'u2', 'sub']
+      // Paths at depth >= 4 satisfy any minQuotaDepth up to 4: the explicit cap is on a scope of user u2.
+      const explicit = ['w', 'p', '', 'u2', 'sub']
       const quotas = {
         plugin: { maxKeys: 6 },
         user: { maxKeys: 3 },
@@ -195,7 +195,7 @@ export function quotasGroup(target: ConformanceTarget, minQuotaDepth: number): v
       await u1.setMany({ a: 1, b: 1, c: 1 })
       expect(await rejection(u1.set('d', 1))).toMatchObject({
         code: 'QUOTA_EXCEEDED',
-        scope: ['w', 'p', 'u1'],
+        scope: ['w', 'p', '', 'u1'],
         limit: 3,
       })
       // The explicit cap binds (user and plugin caps still have room).
@@ -210,7 +210,7 @@ export function quotasGroup(target: ConformanceTarget, minQuotaDepth: number): v
       expect(await u2.has('more')).toBe(false)
       // Freeing room under one cap does not lift another.
       await store.delete('shared')
-      expect(await rejection(u1.set('d', 1))).toMatchObject({ scope: ['w', 'p', 'u1'] })
+      expect(await rejection(u1.set('d', 1))).toMatchObject({ scope: ['w', 'p', '', 'u1'] })
       expect(await rejection(sub.set('b', 1))).toMatchObject({ scope: explicit })
       await u2.set('more', 1)
     })

@@ -10,8 +10,11 @@
  * Rules for every method:
  * - Every argument is already valid: keys and segments are non-empty, well-formed strings within the limits, batches
  *   within `limits.maxBatchSize`, `limit >= 1`, `after`/`prefix`/`start`/`end` well-formed. Do not re-validate.
- * - Scopes are paths of 0..8 segments; `[]` is the root. A scope's keys are its own: never a parent's or a child's.
- *   Encode paths injectively (`encodeScopePath` from `@cubby/core/backend` does this).
+ * - Scopes are paths of 0..9 segments; `[]` is the root. A scope's keys are its own: never a parent's or a child's.
+ *   Segments are non-empty strings, except the user level: a user's scope is `[workspace, plugin, '', user]`, so
+ *   `''` (`USER_LEVEL`) appears at index 2 of paths of 4 or more segments (up to 8 others around it). Treat it as an
+ *   ordinary segment name: `scopes([w, p])` lists it as a child when a user holds data, `usage`/`drop` of `[w, p]`
+ *   include the users. Encode paths injectively (`encodeScopePath` from `@cubby/core/backend` does this).
  * - Keys are compared in UTF-8 byte order (`compareKeys` does this for JS strings).
  * - An entry whose `expiresAt <= now` is absent to every call, whether or not it has been physically removed yet.
  *   `now` is epoch milliseconds, passed with each call so tests can inject a clock. Expiry emits no watch events.

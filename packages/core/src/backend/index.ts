@@ -5,6 +5,7 @@
 export { numberCodec } from '../codec/number.js'
 export * from '../errors.js'
 export { compareKeys, MAX_SCOPE_DEPTH, utf8Length } from '../keys.js'
+export { legacyToUserLayout, USER_LEVEL } from '../layout.js'
 export { loadFactory, schemeOf } from '../registry.js'
 export { decodeScopePath, encodeScopePath, isWithin } from '../scope-path.js'
 export type {

@@ -1,8 +1,19 @@
 import type { ListQuery } from '../backend/contract.js'
 import { InvalidConfigError } from '../errors.js'
 import { isValidKey, utf8Length } from '../keys.js'
+import { isPluginPath, USER_LEVEL } from '../layout.js'
 import { checkInteger, describe } from '../limits.js'
-import type { Entry, IterateOptions, KeyInfo, ListOptions, ListPage, ScopesOptions, ScopesPage } from '../types.js'
+import type {
+  Entry,
+  IterateOptions,
+  KeyInfo,
+  ListOptions,
+  ListPage,
+  ScopesOptions,
+  ScopesPage,
+  UsersOptions,
+  UsersPage,
+} from '../types.js'
 import type { ScopeContext } from './context.js'
 import { toEntry } from './reads.js'
 
@@ -41,7 +52,7 @@ function decodeCursor(scope: ScopeContext, field: string, kind: string, cursor: 
   }
   throw new InvalidConfigError(
     field,
-    `is not a cursor from a previous ${kind.startsWith('list') ? 'list' : 'scopes'} page of this scope with the same order (got ${describe(cursor)}); start again without a cursor`,
+    `is not a cursor from a previous ${kind.startsWith('list') ? 'list' : kind} page of this scope with the same order (got ${describe(cursor)}); start again without a cursor`,
   )
 }
 
@@ -128,15 +139,39 @@ export async function* iterate<T>(
   }
 }
 
-/** `KVStore.scopes`: one page of child scope names, with a cursor while more remain. */
-export async function scopes(scope: ScopeContext, options?: ScopesOptions): Promise<ScopesPage> {
-  const opts = scope.options('scopes', options, ['limit', 'cursor'])
-  const limit = pageSize(scope, 'scopes.limit', opts.limit)
-  const after = decodeCursor(scope, 'scopes.cursor', 'scopes', opts.cursor)
+/** `KVStore.scopes`: one page of child scope names, with a cursor while more remain. Never lists the user level. */
+export function scopes(scope: ScopeContext, options?: ScopesOptions): Promise<ScopesPage> {
+  return childPage(scope, 'scopes', options).then(({ names, cursor }) =>
+    cursor === undefined ? { names } : { names, cursor },
+  )
+}
+
+/** `KVStore.users`: one page of the ids of a plugin's users holding data; `scope` is `[workspace, plugin, '']`. */
+export function users(scope: ScopeContext, options?: UsersOptions): Promise<UsersPage> {
+  return childPage(scope, 'users', options).then(({ names, cursor }) =>
+    cursor === undefined ? { ids: names } : { ids: names, cursor },
+  )
+}
+
+/**
+ * A page of child names of `scope`. The user-level marker `''` sorts before every name, so only a first page can
+ * meet it: that page asks for one more name and leaves it out (a plugin's users are listed by `users()`, never as
+ * a child scope).
+ */
+async function childPage(
+  scope: ScopeContext,
+  kind: 'scopes' | 'users',
+  options: ScopesOptions | undefined,
+): Promise<{ names: string[]; cursor?: string }> {
+  const opts = scope.options(kind, options, ['limit', 'cursor'])
+  const limit = pageSize(scope, `${kind}.limit`, opts.limit)
+  const after = decodeCursor(scope, `${kind}.cursor`, kind, opts.cursor)
   const now = scope.engine.clock()
-  const query = after === undefined ? { limit: limit + 1, now } : { after, limit: limit + 1, now }
-  const names = await scope.engine.call(() => scope.engine.backend.scopes(scope.path, query))
+  const hidden = after === undefined && isPluginPath(scope.path) ? 1 : 0
+  const query = after === undefined ? { limit: limit + 1 + hidden, now } : { after, limit: limit + 1, now }
+  let names = await scope.engine.call(() => scope.engine.backend.scopes(scope.path, query))
+  if (names[0] === USER_LEVEL) names = names.slice(1)
   if (names.length <= limit) return { names }
   const page = names.slice(0, limit)
-  return { names: page, cursor: encodeCursor(scope, 'scopes', page[page.length - 1]!) }
+  return { names: page, cursor: encodeCursor(scope, kind, page[page.length - 1]!) }
 }

@@ -1,7 +1,8 @@
 import type { ScopePath, Usage } from '../backend/contract.js'
 import type { Engine } from '../engine.js'
-import { UnsupportedError } from '../errors.js'
-import { extendPath } from '../keys.js'
+import { InvalidScopeError, UnsupportedError } from '../errors.js'
+import { assertSegment, extendPath } from '../keys.js'
+import { isPluginPath, PLUGIN_DEPTH, USER_LEVEL, userPath } from '../layout.js'
 import type {
   AtomicBatch,
   DeleteOptions,
@@ -17,23 +18,37 @@ import type {
   SetManyOptions,
   SetOptions,
   UpdateOptions,
+  UsersOptions,
+  UsersPage,
   Watch,
   WatchFilter,
   WatchOptions,
 } from '../types.js'
 import { Atomic } from './atomic.js'
 import { ScopeContext } from './context.js'
-import { iterate, list, scopes } from './listing.js'
+import { iterate, list, scopes, users } from './listing.js'
 import * as reads from './reads.js'
 import { ScopeWatch } from './watch.js'
 import * as writes from './writes.js'
 
+/** The context of every `ScopeStore`, for core's own tools (`@cubby/core/raw`), never for plugin code. */
+const contexts = new WeakMap<object, ScopeContext>()
+
+/** The scope context behind a view made by this core, or undefined for anything else (e.g. the ambient stores). */
+export function contextOf(view: unknown): ScopeContext | undefined {
+  return typeof view === 'object' && view !== null ? contexts.get(view) : undefined
+}
+
 /** The `KVStore` of one scope: validates arguments and delegates to the operation modules. */
 export class ScopeStore implements KVStore {
   private readonly ctx: ScopeContext
+  /** The context of `[workspace, plugin, '']`, the parent of this plugin's users (made on first use). */
+  private usersCtx: ScopeContext | undefined
 
+  /** `path` must be a valid storage path (see `layout.ts`); `scope()` and `user()` make sure of it. */
   constructor(engine: Engine, path: ScopePath) {
     this.ctx = new ScopeContext(engine, Object.freeze([...path]))
+    contexts.set(this, this.ctx)
   }
 
   get path(): readonly string[] {
@@ -42,6 +57,26 @@ export class ScopeStore implements KVStore {
 
   scope(...segments: string[]): KVStore {
     return new ScopeStore(this.ctx.engine, extendPath(this.ctx.path, segments, this.ctx.engine.limits.maxKeyBytes))
+  }
+
+  user(id: string): KVStore {
+    this.assertPlugin('user(id)')
+    assertSegment(id, this.ctx.engine.limits.maxKeyBytes, 'user id')
+    return new ScopeStore(this.ctx.engine, userPath(this.ctx.path, id))
+  }
+
+  async users(options?: UsersOptions): Promise<UsersPage> {
+    this.assertPlugin('users()')
+    this.usersCtx ??= new ScopeContext(this.ctx.engine, Object.freeze([...this.ctx.path, USER_LEVEL]))
+    return users(this.usersCtx, options)
+  }
+
+  private assertPlugin(call: string): void {
+    if (isPluginPath(this.ctx.path)) return
+    throw new InvalidScopeError(
+      `${call} works on a plugin's scope [workspace, plugin] (from stores() or scope(workspace, plugin)), ` +
+        `not on ${JSON.stringify(this.ctx.path)}, which is ${this.ctx.path.length < PLUGIN_DEPTH ? 'above' : 'below'} it`,
+    )
   }
 
   get<T = unknown>(key: string): Promise<T | undefined>
