@@ -1,4 +1,5 @@
 import type { ListQuery, ScopePath, StoredEntry, Usage, WriteCheck, WriteOp, WriteResult } from '../backend/contract.js'
+import { describe } from '../describe.js'
 import {
   CubbyError,
   InvalidConfigError,
@@ -8,7 +9,7 @@ import {
   ValueTooLargeError,
 } from '../errors.js'
 import { isValidKey } from '../keys.js'
-import { checkInteger, describe } from '../limits.js'
+import { checkInteger } from '../limits.js'
 import { MAX_EXPIRES_AT, type ScopeContext } from '../store/context.js'
 import { checkBound } from '../store/listing.js'
 
