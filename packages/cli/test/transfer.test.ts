@@ -166,6 +166,23 @@ describe('import checks its input', () => {
     expect(await result.store.get('after')).toBeUndefined()
   })
 
+  it('a value whose JSON text does not parse names its line and writes every entry before it', async () => {
+    for (const text of ['{oops', '0x10', '00012', '[1,]', 'NaN']) {
+      const bad = JSON.stringify({
+        scope: ['s'],
+        key: 'bad',
+        value: Buffer.from(`\x01j${text}`, 'latin1').toString('base64'),
+      })
+      const lines = Array.from({ length: 3 }, (_, i) => line(`k${i}`, i))
+      const result = await importText([header, ...lines, bad, line('after', 1)].join('\n'))
+      expect(result.code, text).toBe(EXIT.ERROR)
+      expect(result.stderr, text).toMatch(
+        /^cubby: INVALID_VALUE: standard input line 5: .*; the 3 entries before it were imported; /,
+      )
+      expect((await result.store.usage()).keys, text).toBe(3)
+    }
+  })
+
   it('--dry-run checks the whole file and writes nothing', async () => {
     const good = [header, line('a', 1), line('b', 2), '{"cubby":"end","entries":2}'].join('\n')
     const checked = await importText(good, '--dry-run')
