@@ -68,6 +68,22 @@ describe('migrate', () => {
     await source.close()
   })
 
+  it('--from-option and --to-option give each store its own options (--option applies to both)', async () => {
+    const from = await sqlite.fresh()
+    const source = await sqlite.open(from)
+    await source.cubby.scope('a').set('k', 1)
+    await source.close()
+    const real = (...argv: string[]) => cli(['migrate', '--from', from, '--to', 'memory:', ...argv], { connect })
+    const shared = await real('--option', 'durability=strict')
+    expect(shared.code).toBe(EXIT.USAGE)
+    expect(shared.stderr).toMatch(/durability/)
+    const own = await real('--from-option', 'durability=strict', '--to-option', 'sweepIntervalMs=500', '--json')
+    expect(own.code, own.stderr).toBe(0)
+    expect(JSON.parse(own.stdout)).toMatchObject({ ok: true, read: 1, written: 1 })
+    const swapped = await real('--to-option', 'durability=strict')
+    expect(swapped.code).toBe(EXIT.USAGE)
+  })
+
   it('--json reports the counts', async () => {
     const from = await sqlite.fresh()
     const source = await sqlite.open(from)
