@@ -13,6 +13,10 @@ export default defineConfig({
         find: /^@cubby\/backend-memory\/testing$/,
         replacement: here('./packages/backend-memory/src/testing/index.ts'),
       },
+      {
+        find: /^@cubby\/backend-sqlite\/testing$/,
+        replacement: here('./packages/backend-sqlite/src/testing/index.ts'),
+      },
       { find: /^@cubby\/backend-redis\/testing$/, replacement: here('./packages/backend-redis/src/testing/index.ts') },
       { find: /^@cubby\/([a-z-]+)$/, replacement: here('./packages/$1/src/index.ts') },
     ],
