@@ -18,7 +18,7 @@ export interface SqliteOptions {
   busyTimeoutMs?: number
   /**
    * How often the background sweep looks for expired entries to reclaim. When it finds some it keeps going, one
-   * bounded transaction at a time with the event loop turning in between, until nothing is due.
+   * transaction of at most 2000 rows at a time with the event loop turning in between, until nothing is due.
    * @default 5000
    */
   sweepIntervalMs?: number

@@ -83,7 +83,7 @@ export class Sweeper {
 }
 
 /**
- * Runs the sweep every `intervalMs`; when it finds work it keeps going — one bounded transaction (solo: not part of
+ * Runs the sweep every `intervalMs`; when it finds work it keeps going — one transaction of at most `SWEEP_BATCH` rows (solo: not part of
  * a user's group commit) at a time, with the event loop turning in between — until nothing is due.
  */
 export class BackgroundSweep {

@@ -45,7 +45,7 @@ export class Engine {
   }
 
   /**
-   * Runs a backend call: `ClosedError` after close; non-Cubby errors become `BackendError`; bounded in time. A
+   * Runs a backend call: `ClosedError` after close; non-Cubby errors become `BackendError`; `BackendError` after `timeoutMs`. A
    * backend method that returns a plain value instead of a promise is tolerated.
    */
   call<T>(run: () => Promise<T>): Promise<T> {

@@ -35,8 +35,8 @@ const CORE_OPTIONS = new Set(['url', 'backend', 'limits', 'quotas', 'timeoutMs',
 
 /**
  * Opens a cubby. With no argument: `CUBBY_URL`, else SQLite at `./data/cubby.db`. A URL string or an options object
- * selects the backend, whose package is loaded on demand. Creating the backend is bounded by `timeoutMs`
- * (`BackendError` after it). Rejects with `InvalidConfigError` naming the field for a bad URL or option.
+ * selects the backend, whose package is loaded on demand. Creating the backend has `timeoutMs` to
+ * finish (`BackendError` after it). Rejects with `InvalidConfigError` naming the field for a bad URL or option.
  */
 export async function openCubby(target?: string | CubbyOptions): Promise<Cubby> {
   const options = (typeof target === 'string' ? { url: target } : target === undefined ? {} : target) as CubbyOptions

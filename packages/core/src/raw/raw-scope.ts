@@ -38,7 +38,7 @@ export interface RawScopeOptions {
 /**
  * Byte-level access to one scope of an open cubby, for tools that move encoded values (the CLI's export, import and
  * migrate; the remote server): the backend's own calls, taken through the cubby's engine, so a closed cubby refuses
- * them, calls are bounded by its `timeoutMs`, errors are `CubbyError`s, and its limits, quotas and clock apply.
+ * them, a call that takes longer than its `timeoutMs` fails, errors are `CubbyError`s, and its limits, quotas and clock apply.
  * Every argument is validated as strictly as the `KVStore` API validates its own: nothing malformed reaches the
  * backend. Get one with `rawScope(view)` or `rawScopeAt(cubby, path)` from `@cubby/core/raw`.
  */
