@@ -162,6 +162,9 @@ describe('migrating a file written before the user level (schema 2 → 3)', () =
         // Every old child scope of a plugin is now one of its users; the plugin has no sub-scopes left.
         expect((await view.users({ limit: 1000 })).ids).toEqual(names)
         expect((await view.scopes()).names).toEqual([])
+        // The backend lists the user level as the plugin's child (raw tools walk through it), then the users.
+        expect(await rawScopeAt(cubby, path).scopes({ limit: 10 })).toEqual([''])
+        expect(await rawScopeAt(cubby, [...path, '']).scopes({ limit: 1000 })).toEqual(names)
         // The new user level holds exactly the plugin's users' data: the plugin's usage less its own keys.
         const own = await rawScopeAt(cubby, path).list({ limit: 1000, values: true, reverse: false })
         let bytes = 0
