@@ -242,3 +242,70 @@ describe('the migration runs once', () => {
     }
   })
 })
+
+describe('the migration and state around it', () => {
+  it('leaves paths already in the new layout where they are (a file from a build between the layouts)', async () => {
+    const file = legacyCopy()
+    const db = new Database(file)
+    const id = (path: string) => db.prepare('SELECT id FROM scopes WHERE path = ?').pluck().get(path) as number
+    const add = db.prepare('INSERT INTO scopes (path, parent, name) VALUES (?, ?, ?)')
+    add.run('acme/todo/', id('acme/todo'), '')
+    add.run('acme/todo//dev', id('acme/todo/'), 'dev')
+    const value = Buffer.from([1, 0x6a, 0x31]) // the number 1 as the codec stores it
+    db.prepare('INSERT INTO entries (scope, key, value, version, expires_at) VALUES (?, ?, ?, ?, NULL)').run(
+      id('acme/todo//dev'),
+      'k',
+      value,
+      900_000,
+    )
+    const size = 1 + value.byteLength
+    for (const path of ['acme/todo//dev', 'acme/todo/', 'acme/todo', 'acme', '']) {
+      db.prepare('UPDATE scopes SET keys = keys + 1, bytes = bytes + ?, holds = 1 WHERE path = ?').run(size, path)
+    }
+    expect(inconsistencies(db)).toEqual([])
+    db.close()
+    const cubby = await openCubby(`sqlite:${file}`)
+    try {
+      const plugin = cubby.scope('acme', 'todo')
+      expect(await plugin.user('dev').get('k')).toBe(1)
+      const old = manifest.scopes.find((s) => s.path.join('/') === 'acme/todo')!
+      expect((await plugin.users({ limit: 1000 })).ids).toEqual([...old.names, 'dev'].sort(compareUtf8))
+      expect(await plugin.usage()).toEqual({ keys: old.usage.keys + 1, bytes: old.usage.bytes + size })
+      withFile(file, (raw) => {
+        expect(inconsistencies(raw)).toEqual([])
+        expect(raw.prepare("SELECT count(*) FROM scopes WHERE path LIKE 'acme/todo///%'").pluck().get()).toBe(0)
+      })
+    } finally {
+      await cubby.close()
+    }
+  })
+
+  it('keeps the change log and watch registrations on the same rows, and watches work on moved users', async () => {
+    const file = legacyCopy()
+    const db = new Database(file)
+    const alice = db.prepare("SELECT id FROM scopes WHERE path = 'acme/todo/alice'").pluck().get() as number
+    db.prepare('INSERT INTO changes (scope, key, version, at) VALUES (?, ?, ?, ?)').run(alice, 'u:000', 1, Date.now())
+    db.close()
+    const cubby = await openCubby(`sqlite:${file}`)
+    try {
+      withFile(file, (raw) => {
+        const logged = raw.prepare('SELECT s.path FROM changes c JOIN scopes s ON s.id = c.scope').pluck().all()
+        expect(logged).toEqual(['acme/todo//alice'])
+      })
+      const user = cubby.scope('acme', 'todo').user('alice')
+      const watch = user.watch()
+      await watch.ready
+      await user.set('after', 1)
+      const iterator = watch[Symbol.asyncIterator]()
+      expect((await iterator.next()).value).toMatchObject({ type: 'set', key: 'after' })
+      watch.close()
+    } finally {
+      await cubby.close()
+    }
+  })
+})
+
+/** UTF-8 byte order, the order listings use. */
+function compareUtf8(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b))
+}
