@@ -1,3 +1,5 @@
+import { legacyToUserLayout } from '@cubby/core/backend'
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { entryLine, headerLine, legacyEntryScope, legacyRoot, parseLine, trailerLine } from '../src/export-format.js'
 
@@ -42,5 +44,17 @@ describe('export format', () => {
     // a root inside a user: the root maps, entry scopes stay relative to it
     expect(legacyRoot(['w', 'p', 'alice'])).toEqual(['w', 'p', '', 'alice'])
     expect(legacyEntryScope(['w', 'p', 'alice'], ['drafts'])).toEqual(['drafts'])
+  })
+
+  it('puts every version-1 entry where legacyToUserLayout puts its absolute path, whatever the root', () => {
+    const segment = fc.string({ minLength: 1, maxLength: 4 })
+    const split = fc
+      .array(segment, { maxLength: 8 })
+      .chain((path) => fc.nat(path.length).map((at) => [path.slice(0, at), path.slice(at)] as const))
+    fc.assert(
+      fc.property(split, ([root, scope]) => {
+        expect([...legacyRoot(root), ...legacyEntryScope(root, scope)]).toEqual(legacyToUserLayout([...root, ...scope]))
+      }),
+    )
   })
 })

@@ -16,6 +16,17 @@ describe('scope paths on the command line', () => {
     )
   })
 
+  it('parse(format(path)) is the path for user scopes too, [w, p, "", user, ...]', () => {
+    const userPath = fc
+      .tuple(fc.oneof(segment, tricky), fc.oneof(segment, tricky), fc.oneof(segment, tricky), path)
+      .map(([w, p, u, rest]) => [w, p, '', u, ...rest.slice(0, 4)])
+    fc.assert(
+      fc.property(userPath, (p) => {
+        expect(parseScope(formatScope(p))).toEqual(p)
+      }),
+    )
+  })
+
   it('formatting is injective: distinct paths print differently', () => {
     fc.assert(
       fc.property(path, path, (a, b) => {
