@@ -1,6 +1,7 @@
 import { type Cubby, InvalidKeyError, InvalidValueError, type Limits, ValueTooLargeError } from '@cubby/core'
 import type { Backend, WriteOp } from '@cubby/core/backend'
 import { call } from './raw.js'
+import { viewAt } from './scope-view.js'
 
 /** Options of `BatchWriter`. */
 export interface BatchWriterOptions {
@@ -52,8 +53,8 @@ export class BatchWriter {
   async add(scope: readonly string[], key: string, value: Uint8Array, expiresAt?: number): Promise<void> {
     if (this.path === undefined || !samePath(this.path, scope)) {
       await this.flush()
-      // cubby.scope validates the segments and depth, and returns a frozen path the backend may cache by identity.
-      this.path = this.cubby.scope(...scope).path
+      // The view validates the segments and depth, and its path is frozen: the backend may cache it by identity.
+      this.path = viewAt(this.cubby, scope).path
     }
     checkKey(key, this.limits.maxKeyBytes)
     if (value.byteLength === 0) throw new InvalidValueError(`value of key ${JSON.stringify(key)} is empty`)
