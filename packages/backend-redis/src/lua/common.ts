@@ -60,7 +60,7 @@ local function levels(E)
   if out then return out end
   out = {}
   local ids, names, n = { [0] = '/' }, {}, 0
-  -- '[^/]*', not '+': the user level is an empty segment ('/w/p//ann'), and it counts as a level of its own.
+  -- Empty segments count: the user level '' sits at depth 3 ('/w/p//u'). The root has none.
   for seg in string.gmatch(E == '/' and '' or E, '/([^/]*)') do
     n = n + 1
     ids[n] = (n == 1 and '' or ids[n - 1]) .. '/' .. seg
