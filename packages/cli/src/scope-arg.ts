@@ -6,7 +6,8 @@ import { usageError } from './exit-codes.js'
  * Scope paths on the command line.
  *
  * `--scope PATH` takes segments joined by `/`. Inside a segment, `%2F` stands for `/` and `%25` for `%` (any other
- * `%XX` UTF-8 percent-escape is decoded too, so a segment can hold any character, e.g. `%0A` for a newline). The root
+ * `%XX` UTF-8 percent-escape is decoded too, so a segment can hold any character, e.g. `%0A` for a newline; the
+ * canonical form escapes control characters that way). The root
  * scope is the empty string or `/`. `formatScope` produces the canonical form, which `parseScope` reads back to the
  * same path: distinct paths always print differently.
  *
@@ -37,10 +38,19 @@ export function parseScope(text: string): string[] {
   })
 }
 
-/** The canonical `--scope` text of a path: `%` and `/` escaped in each segment, joined by `/`. */
+/**
+ * Characters escaped in the canonical form besides `%` and `/`: C0 and C1 controls, DEL, and the Unicode line and
+ * paragraph separators, so a printed path is always one line of visible text that a script can read line by line.
+ */
+const UNPRINTABLE = /[%/\u0000-\u001f\u007f-\u009f\u2028\u2029]/gu
+
+/**
+ * The canonical `--scope` text of a path: in each segment `%`, `/` and control characters (a newline, a NUL, …) are
+ * %-escaped as UTF-8 (`%0A`, `%00`, `%C2%85`), segments joined by `/`. `parseScope` reads it back to the same path.
+ */
 export function formatScope(path: readonly string[]): string {
   if (path.length === 0) return '/'
-  return path.map((segment) => segment.replace(/%/g, '%25').replace(/\//g, '%2F')).join('/')
+  return path.map((segment) => segment.replace(UNPRINTABLE, (char) => encodeURIComponent(char))).join('/')
 }
 
 /** The scope options a command accepts. */

@@ -35,6 +35,25 @@ describe('scope paths on the command line', () => {
     )
   })
 
+  it('the canonical form is one line of visible text: control characters are escaped, and parse back', () => {
+    const control = fc
+      .integer({ min: 0, max: 0x9f })
+      .filter((c) => c < 0x20 || c >= 0x7f)
+      .map((c) => String.fromCharCode(c))
+    const withControls = fc.array(fc.oneof(segment, control, fc.constantFrom('\u2028', '\u2029', 'a\nb', 'x\r\ny')), {
+      minLength: 1,
+      maxLength: 6,
+    })
+    fc.assert(
+      fc.property(withControls, (p) => {
+        const text = formatScope(p)
+        expect(text).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u)
+        expect(parseScope(text)).toEqual(p)
+      }),
+    )
+    expect(formatScope(['a\nb', 'c\u0000', '\r'])).toBe('a%0Ab/c%00/%0D')
+  })
+
   it('reads the documented syntax', () => {
     expect(parseScope('')).toEqual([])
     expect(parseScope('/')).toEqual([])

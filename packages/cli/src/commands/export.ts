@@ -44,7 +44,7 @@ Examples:
             .catch(() => ({ keys: 0 }))
           bar.setTotal(usage.keys)
         }
-        const stats = await exportStore(connection.backend, file?.stream ?? ctx.stdout, {
+        const stats = await exportStore(connection.cubby, file?.stream ?? ctx.stdout, {
           root,
           source: redactUrl(connection.url),
           onProgress: (n) => bar.increment(n),

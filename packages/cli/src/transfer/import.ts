@@ -1,6 +1,5 @@
 import type { Readable } from 'node:stream'
 import { Codec, type Cubby, CubbyError } from '@cubby/core'
-import type { Backend } from '@cubby/core/backend'
 import { BatchWriter } from '../batch-writer.js'
 import { CliError, EXIT } from '../exit-codes.js'
 import { type ExportHeader, legacyEntryScope, legacyRoot, parseLine } from '../export-format.js'
@@ -47,16 +46,11 @@ const DATA_CODES = new Set(['INVALID_KEY', 'INVALID_SCOPE', 'INVALID_VALUE', 'VA
  * store is exactly the file up to that line. `dryRun` checks everything and writes nothing. A version-1 export
  * (written before the user level) has its paths mapped with `legacyToUserLayout`: its users land in user scopes.
  */
-export async function importStore(
-  cubby: Cubby,
-  backend: Backend,
-  input: Readable,
-  options: ImportOptions = {},
-): Promise<ImportStats> {
+export async function importStore(cubby: Cubby, input: Readable, options: ImportOptions = {}): Promise<ImportStats> {
   const name = options.name ?? 'input'
   const codec = options.checkValues === false ? undefined : new Codec()
   const dryRun = options.dryRun === true
-  const writer = new BatchWriter(cubby, backend, { batchSize: options.batchSize, dryRun })
+  const writer = new BatchWriter(cubby, { batchSize: options.batchSize, dryRun })
   let header: ExportHeader | undefined
   let root: string[] = []
   /** A version-1 export: its paths are in the layout before the user level, and are mapped. */
