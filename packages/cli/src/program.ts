@@ -4,6 +4,7 @@ import { registerDelete } from './commands/delete.js'
 import { registerExport } from './commands/export.js'
 import { registerGet } from './commands/get.js'
 import { registerImport } from './commands/import.js'
+import { registerImportKeyv } from './commands/import-keyv.js'
 import { registerList } from './commands/list.js'
 import { registerMigrate } from './commands/migrate.js'
 import { registerScopes } from './commands/scopes.js'
@@ -61,6 +62,7 @@ Exit codes: 0 ok, 1 error, 2 bad usage, 3 key not found (get, delete), 4 verific
     registerWatch,
     registerExport,
     registerImport,
+    registerImportKeyv,
     registerMigrate,
   ]) {
     register(program, ctx)
