@@ -1,4 +1,5 @@
 import { DEFAULT_WORKSPACE } from '@cubby/core'
+import { USER_LEVEL } from '@cubby/core/backend'
 import { usageError } from './exit-codes.js'
 
 /**
@@ -10,14 +11,19 @@ import { usageError } from './exit-codes.js'
  * scope is the empty string or `/`. `formatScope` produces the canonical form, which `parseScope` reads back to the
  * same path: distinct paths always print differently.
  *
- * `--workspace`, `--plugin` and `--user` name the plugin-host scopes instead (`[workspace, plugin, user?]`, the
- * workspace defaulting to `default`), the same paths as `cubby.stores()`.
+ * `--workspace`, `--plugin` and `--user` name the plugin-host scopes instead (`[workspace, plugin]`, and with
+ * `--user` the user's scope `[workspace, plugin, '', user]`; the workspace defaults to `default`), the same paths as
+ * `cubby.stores()`. In `--scope` syntax a user's scope is `W/P//USER`: the empty third segment is the user level
+ * (core's `USER_LEVEL`), which no plugin sub-scope name can be, so `scopes -r` prints users that way.
  */
 
 /** Parses a `--scope` argument into segments, or throws a usage error. */
 export function parseScope(text: string): string[] {
   if (text === '' || text === '/') return []
-  return text.split('/').map((segment, index) => {
+  const segments = text.split('/')
+  return segments.map((segment, index) => {
+    // The user level: `W/P//USER` is user USER of plugin P (`formatScope` prints users so).
+    if (segment === '' && index === 2 && segments.length >= 4) return segment
     if (segment === '') {
       throw usageError(`--scope ${JSON.stringify(text)}: segment ${index + 1} is empty (use %2F for a "/" in a name)`)
     }
@@ -64,6 +70,6 @@ export function scopeFromFlags(flags: ScopeFlags): string[] {
   if (!hostStyle) return flags.scope === undefined ? [] : parseScope(flags.scope)
   if (flags.plugin === undefined) throw usageError('--workspace and --user need --plugin')
   const path = [flags.workspace ?? DEFAULT_WORKSPACE, flags.plugin]
-  if (flags.user !== undefined) path.push(flags.user)
+  if (flags.user !== undefined) path.push(USER_LEVEL, flags.user)
   return path
 }

@@ -16,6 +16,17 @@ describe('scope paths on the command line', () => {
     )
   })
 
+  it('parse(format(path)) is the path for user scopes too, [w, p, "", user, ...]', () => {
+    const userPath = fc
+      .tuple(fc.oneof(segment, tricky), fc.oneof(segment, tricky), fc.oneof(segment, tricky), path)
+      .map(([w, p, u, rest]) => [w, p, '', u, ...rest.slice(0, 4)])
+    fc.assert(
+      fc.property(userPath, (p) => {
+        expect(parseScope(formatScope(p))).toEqual(p)
+      }),
+    )
+  })
+
   it('formatting is injective: distinct paths print differently', () => {
     fc.assert(
       fc.property(path, path, (a, b) => {
@@ -50,10 +61,13 @@ describe('scope paths on the command line', () => {
     expect(parseScope('a%2Fb/c%25d')).toEqual(['a/b', 'c%d'])
     expect(parseScope('caf%C3%A9')).toEqual(['café'])
     expect(formatScope(['a/b', 'c%d'])).toBe('a%2Fb/c%25d')
+    // the user level: an empty third segment, only before a user id
+    expect(parseScope('w/p//alice/drafts')).toEqual(['w', 'p', '', 'alice', 'drafts'])
+    expect(formatScope(['w', 'p', '', 'a/b'])).toBe('w/p//a%2Fb')
   })
 
   it('rejects empty segments and bad escapes as usage errors', () => {
-    for (const bad of ['a//b', 'a/', '/a', '%', 'a%2', '%ZZ', '%ED%A0%80']) {
+    for (const bad of ['a//b', 'a/', '/a', '%', 'a%2', '%ZZ', '%ED%A0%80', 'w/p/', 'w/p//', 'w/p//u//x', 'w/p///u']) {
       const error = (() => {
         try {
           parseScope(bad)
@@ -68,7 +82,7 @@ describe('scope paths on the command line', () => {
 
   it('maps --workspace/--plugin/--user to the plugin-host hierarchy', () => {
     expect(scopeFromFlags({ plugin: 'todo' })).toEqual(['default', 'todo'])
-    expect(scopeFromFlags({ plugin: 'todo', user: 'alice', workspace: 'acme' })).toEqual(['acme', 'todo', 'alice'])
+    expect(scopeFromFlags({ plugin: 'todo', user: 'alice', workspace: 'acme' })).toEqual(['acme', 'todo', '', 'alice'])
     expect(() => scopeFromFlags({ user: 'alice' })).toThrow(/need --plugin/)
     expect(() => scopeFromFlags({ scope: 'a', plugin: 'p' })).toThrow(/not both/)
   })

@@ -5,6 +5,7 @@ import { CliError, EXIT, usageError } from '../exit-codes.js'
 import { write } from '../io.js'
 import { progressBar } from '../progress.js'
 import { formatScope, type ScopeFlags, scopeFromFlags } from '../scope-arg.js'
+import { viewAt } from '../scope-view.js'
 import { storeIdentity } from '../store-url.js'
 import { type MigrateReport, migrateStore } from '../transfer/migrate.js'
 import { parsePositiveInt } from '../value-format.js'
@@ -103,7 +104,7 @@ Examples:
 
 /** Refuses a target that holds data under `root`, so that verification compares like with like. */
 async function assertEmpty(to: Connection, root: string[]): Promise<void> {
-  const store = to.cubby.scope(...root)
+  const store = viewAt(to.cubby, root)
   const [page, children] = await Promise.all([store.list({ limit: 1, values: false }), store.scopes({ limit: 1 })])
   if (page.entries.length > 0 || children.names.length > 0) {
     throw new CliError(
@@ -118,7 +119,7 @@ async function assertEmpty(to: Connection, root: string[]): Promise<void> {
 /** Keys under `root`, for the progress bars; 0 (an open-ended bar) when the backend does not track usage. */
 async function countKeys(from: Connection, root: string[]): Promise<number> {
   try {
-    return (await from.cubby.scope(...root).usage()).keys
+    return (await viewAt(from.cubby, root).usage()).keys
   } catch {
     return 0
   }
