@@ -10,6 +10,10 @@ export default defineConfig({
       { find: /^@cubby\/core\/backend$/, replacement: here('./packages/core/src/backend/index.ts') },
       { find: /^@cubby\/core\/raw$/, replacement: here('./packages/core/src/raw/index.ts') },
       { find: /^@cubby\/backend-redis\/testing$/, replacement: here('./packages/backend-redis/src/testing/index.ts') },
+      {
+        find: /^@cubby\/backend-postgres\/testing$/,
+        replacement: here('./packages/backend-postgres/src/testing/index.ts'),
+      },
       { find: /^@cubby\/([a-z-]+)$/, replacement: here('./packages/$1/src/index.ts') },
     ],
   },

@@ -1,8 +1,8 @@
 import type { ScopePath, Usage } from '@cubby/core/backend'
 import type pg from 'pg'
 import { flushSql } from './flush.js'
-import type { ScopeIds, ScopeRow } from './scope-ids.js'
 import { VERSION_BLOCK } from './schema.js'
+import type { ScopeIds, ScopeRow } from './scope-ids.js'
 import type { Statements } from './sql.js'
 
 /** Watchers refresh their registration this often; a registration older than WATCHER_STALE_MS is ignored. */
@@ -161,7 +161,12 @@ export class Tx {
     const staged = this.stage.get(scope)?.get(key)
     if (staged !== undefined) {
       if (staged === null) return undefined
-      return { version: staged.version, expiresAt: staged.expiresAt, size: staged.size, value: Buffer.from(staged.value) }
+      return {
+        version: staged.version,
+        expiresAt: staged.expiresAt,
+        size: staged.size,
+        value: Buffer.from(staged.value),
+      }
     }
     const known = this.rows.get(scope)?.get(key)
     if (known === null) return undefined

@@ -124,7 +124,8 @@ export async function startPostgres(options: TestPostgresOptions = {}): Promise<
       '-c max_connections=200',
       options.fast === false ? '' : '-c fsync=off -c full_page_writes=off',
     ].join(' ')
-  const start = () => run(bin, 'pg_ctl', ['start', '-D', data, '-l', log, '-w', '-t', String(START_WAIT_S), '-o', settings()])
+  const start = () =>
+    run(bin, 'pg_ctl', ['start', '-D', data, '-l', log, '-w', '-t', String(START_WAIT_S), '-o', settings()])
   try {
     await run(bin, 'initdb', ['-D', data, '-U', 'cubby', '--auth=trust', '-E', 'UTF8', '--locale=C', '-N'])
     stopOnExit(data)
@@ -137,7 +138,18 @@ export async function startPostgres(options: TestPostgresOptions = {}): Promise<
         if (attempt === 4) throw error // the port was taken between freePort and the bind, five times
       }
     }
-    await run(bin, 'psql', ['-h', dir, '-p', String(port), '-U', 'cubby', '-d', 'postgres', '-qc', 'CREATE DATABASE cubby'])
+    await run(bin, 'psql', [
+      '-h',
+      dir,
+      '-p',
+      String(port),
+      '-U',
+      'cubby',
+      '-d',
+      'postgres',
+      '-qc',
+      'CREATE DATABASE cubby',
+    ])
   } catch (error) {
     await run(bin, 'pg_ctl', ['stop', '-D', data, '-m', 'immediate']).catch(() => {})
     running.delete(data)
@@ -151,7 +163,18 @@ export async function startPostgres(options: TestPostgresOptions = {}): Promise<
     url: urlFor('cubby'),
     urlFor,
     createDatabase: async (name) => {
-      await run(bin, 'psql', ['-h', dir, '-p', String(port), '-U', 'cubby', '-d', 'postgres', '-qc', `CREATE DATABASE "${name}"`])
+      await run(bin, 'psql', [
+        '-h',
+        dir,
+        '-p',
+        String(port),
+        '-U',
+        'cubby',
+        '-d',
+        'postgres',
+        '-qc',
+        `CREATE DATABASE "${name}"`,
+      ])
       return urlFor(name)
     },
     kill: async () => {
