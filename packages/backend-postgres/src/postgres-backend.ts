@@ -111,6 +111,8 @@ export class PostgresBackend implements Backend {
   static async open(options: ResolvedOptions, clock: () => number): Promise<PostgresBackend> {
     const pool = new pg.Pool({ ...clientConfig(options), max: options.poolSize })
     pool.on('error', () => {}) // an idle connection that dropped is discarded; the next call connects again
+    // A connection that drops while in use fails its query (which the caller sees); the event must not crash.
+    pool.on('connect', (client) => client.on('error', () => {}))
     try {
       const client = await pool.connect()
       try {
