@@ -9,6 +9,8 @@ const PACKAGES: Readonly<Record<string, string>> = {
   'rediss:': '@cubby/backend-redis',
   'redis+cluster:': '@cubby/backend-redis',
   'rediss+cluster:': '@cubby/backend-redis',
+  'cubby+ws:': '@cubby/backend-remote',
+  'cubby+wss:': '@cubby/backend-remote',
 }
 
 /** The scheme of a URL (`'sqlite:'`), or throws `InvalidConfigError`. */
