@@ -40,6 +40,8 @@ export class RemoteBackend implements Backend {
   private readonly base: readonly string[]
   private readonly relative = new WeakMap<ScopePath, string[]>()
   private closed = false
+  /** Calls not yet settled: `close()` lets them finish first. */
+  private readonly inFlight = new Set<Promise<unknown>>()
 
   constructor(
     private readonly connection: Connection,
@@ -123,6 +125,8 @@ export class RemoteBackend implements Backend {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    // Every call settles within timeoutMs on its own, so this wait is bounded.
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight])
     this.connection.removeSession(this.session)
     release(this.connection)
   }
@@ -140,22 +144,24 @@ export class RemoteBackend implements Backend {
     } catch (error) {
       return Promise.reject(error)
     }
-    return this.connection
-      .request(this.session, op, (w) => body(w, rel), write)
-      .catch((error: unknown) => {
-        if (error instanceof QuotaExceededError && this.base.length > 0) {
-          const mapped = new QuotaExceededError({
-            scope: [...this.base, ...error.scope],
-            dimension: error.dimension,
-            limit: error.limit,
-            used: error.used,
-            requested: error.requested,
-          })
-          mapped.message = error.message
-          throw mapped
-        }
-        throw error
-      })
+    const call = this.connection.request(this.session, op, (w) => body(w, rel), write)
+    this.inFlight.add(call)
+    const settled = () => this.inFlight.delete(call)
+    call.then(settled, settled)
+    return call.catch((error: unknown) => {
+      if (error instanceof QuotaExceededError && this.base.length > 0) {
+        const mapped = new QuotaExceededError({
+          scope: [...this.base, ...error.scope],
+          dimension: error.dimension,
+          limit: error.limit,
+          used: error.used,
+          requested: error.requested,
+        })
+        mapped.message = error.message
+        throw mapped
+      }
+      throw error
+    })
   }
 
   /** `scope` relative to the token's base, or `ForbiddenError` when it lies outside. Cached per path object. */

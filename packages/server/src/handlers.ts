@@ -51,6 +51,9 @@ export async function handle(ctx: HandlerContext, session: Session, op: number, 
         throw new ForbiddenError('quota caps are the server’s; only a root token may add its own')
       }
       const raw = scope(ctx, path, region)
+      // An empty atomic() commit writes nothing and succeeds (RawScope refuses empty batches).
+      if (batch.ops.length === 0 && batch.checks.length === 0)
+        return (w) => writeWriteResult(w, { ok: true, results: [] })
       const now = raw.now()
       const ops = batch.ops.map((op, i): WriteOp => {
         if (op.type === 'delete' || op.ttl === undefined) return op as WriteOp
