@@ -54,7 +54,7 @@ describe('watch over a dropped connection', () => {
     expect(seen).toEqual(Array.from({ length: 100 }, (_, i) => `k${i}`))
   })
 
-  it('ends with a BackendError when the connection stayed down past the server's resume window', async () => {
+  it('ends with a BackendError when the connection stayed down past the resume window of the server', async () => {
     const local = await openCubby('memory:')
     onTestFinished(() => local.close())
     const { port, token, server } = await startServer(local, { watchResumeMs: 50 })
