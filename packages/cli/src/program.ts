@@ -7,6 +7,7 @@ import { registerImport } from './commands/import.js'
 import { registerList } from './commands/list.js'
 import { registerMigrate } from './commands/migrate.js'
 import { registerScopes } from './commands/scopes.js'
+import { registerServe } from './commands/serve.js'
 import { registerSet } from './commands/set.js'
 import { registerUsage } from './commands/usage.js'
 import { registerWatch } from './commands/watch.js'
@@ -59,6 +60,7 @@ Exit codes: 0 ok, 1 error, 2 bad usage, 3 key not found (get, delete), 4 verific
     registerExport,
     registerImport,
     registerMigrate,
+    registerServe,
   ]) {
     register(program, ctx)
   }
