@@ -19,6 +19,7 @@ import { keyvMemoryTarget, keyvRedisTarget, keyvSqliteTarget } from './targets/k
 import { mapTarget } from './targets/raw-memory.js'
 import { rawRedisTarget } from './targets/raw-redis.js'
 import { rawSqliteTarget } from './targets/raw-sqlite.js'
+import { remoteTarget, startRemoteServer } from './targets/remote.js'
 import type { TargetFactory } from './targets/target.js'
 import { LARGE, SMALL, type ValueShape } from './values.js'
 import { dataSet, WORKLOADS } from './workloads.js'
@@ -27,7 +28,7 @@ const { values: args } = parseArgs({
   options: {
     n: { type: 'string', default: '10000' },
     reps: { type: 'string', default: '5' },
-    families: { type: 'string', default: 'memory,sqlite,redis' },
+    families: { type: 'string', default: 'memory,sqlite,redis,remote' },
     shapes: { type: 'string', default: 'small,large' },
     quick: { type: 'boolean', default: false },
     out: { type: 'string', default: fileURLToPath(new URL('../results/', import.meta.url)) },
@@ -75,7 +76,7 @@ function progress(family: string, shape: ValueShape, target: string, workload: s
   process.stderr.write(`  ${family} · ${shape.name} · ${target} · ${workload}: ${Math.round(opsPerSec)} ops/s\n`)
 }
 
-const redis = families.includes('redis') ? await startRedis() : undefined
+const redis = families.includes('redis') || families.includes('remote') ? await startRedis() : undefined
 const incr: Record<string, { contended: number; uncontended: number; lost: number }> = {}
 try {
   for (const shape of shapes) {
@@ -91,7 +92,17 @@ try {
         shape,
       )
     }
-    if (redis) {
+    if (redis && families.includes('remote')) {
+      // Remote get/set over loopback against the raw Redis client over loopback.
+      const server = await startRemoteServer()
+      try {
+        const prefix = `bench${file++}`
+        await runFamily('remote', [() => remoteTarget(server), () => rawRedisTarget(redis.url, `${prefix}raw`)], shape)
+      } finally {
+        await server.stop()
+      }
+    }
+    if (redis && families.includes('redis')) {
       const prefix = `bench${file++}`
       await runFamily(
         'redis',
@@ -105,7 +116,7 @@ try {
     }
   }
   const perProcess = Math.max(50, Math.floor(n / 8))
-  for (const family of families.filter((f) => f !== 'memory')) {
+  for (const family of families.filter((f) => f === 'sqlite' || f === 'redis')) {
     const url = family === 'redis' ? redis!.url : `sqlite:${join(scratch, 'incr.sqlite')}`
     const uncontended = await incrContention(url, 4, perProcess, 8, false)
     const contended = await incrContention(url, 4, perProcess, 8, true)

@@ -2,6 +2,7 @@ import { BackendError, type CubbyError, ValueTooLargeError } from '@cubby/core/b
 import WebSocket from 'ws'
 import type { WatchHandler } from './watch-client.js'
 import { FrameReader, FrameWriter } from './wire/buffer.js'
+import { sendCorked } from './wire/cork.js'
 import { fromWireError, readError } from './wire/errors.js'
 import { type Hello, Kind, Op, readHello, SUBPROTOCOL } from './wire/protocol.js'
 
@@ -250,7 +251,7 @@ export class Connection {
       if (!entry || entry.sent) continue
       entry.sent = true
       this.inFlight++
-      socket.send(entry.frame)
+      sendCorked(socket, entry.frame)
     }
   }
 

@@ -4,6 +4,7 @@ import {
   FrameWriter,
   Kind,
   Op,
+  sendCorked,
   toWireError,
   type WireEvent,
   writeError,
@@ -106,7 +107,7 @@ export class ServerConnection implements WatchTarget {
 
   private send(frame: Uint8Array): void {
     if (this.closed || this.socket.readyState !== WebSocket.OPEN) return
-    this.socket.send(frame)
+    sendCorked(this.socket, frame)
     // A client that does not read its answers cannot make the server hold unbounded memory for it.
     if (this.socket.bufferedAmount > this.shared.options.maxBufferedBytes) this.kill(4409, 'not reading')
   }
