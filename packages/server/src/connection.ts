@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net'
 import {
+  FrameError,
   FrameReader,
   FrameWriter,
   Kind,
@@ -11,7 +12,7 @@ import {
   writeEvent,
   writeSessionInfo,
 } from '@cubby/backend-remote/wire'
-import { BackendError, ForbiddenError, QuotaExceededError, UnauthorizedError } from '@cubby/core'
+import { BackendError, ForbiddenError, InvalidConfigError, QuotaExceededError, UnauthorizedError } from '@cubby/core'
 import WebSocket from 'ws'
 import { requirePermission, resolve, type Session, sessionOf } from './access.js'
 import { type HandlerContext, handle, type Reply } from './handlers.js'
@@ -156,7 +157,8 @@ export class ServerConnection implements WatchTarget {
 
   private fail(id: number, error: unknown, session: Session | undefined): void {
     const w = new FrameWriter(256)
-    writeError(w, Kind.ERROR, id, toWireError(redact(error, session)))
+    const cause = error instanceof FrameError ? new InvalidConfigError('frame', error.message) : error
+    writeError(w, Kind.ERROR, id, toWireError(redact(cause, session)))
     this.send(w.finish())
   }
 
