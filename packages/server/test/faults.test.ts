@@ -124,4 +124,27 @@ describe('faults', () => {
     await waitFor(() => server.connectionCount === 1, 'the server closing idle connections')
     expect(await store.get('k0')).toBe(0)
   })
+
+  it('closes a connection whose frame trickles in slower than bodyTimeoutMs, while others are served', async () => {
+    const local = await openCubby('memory:')
+    onTestFinished(() => local.close())
+    const { url, port, token } = await startServer(local, { bodyTimeoutMs: 300 })
+    const slow = new WebSocket(`ws://127.0.0.1:${port}`, SUBPROTOCOL)
+    onTestFinished(() => slow.terminate())
+    await new Promise((resolve) => slow.once('message', resolve))
+    let closed = false
+    slow.on('close', () => {
+      closed = true
+    })
+    // A masked binary frame header announcing 100 bytes, then only 10 of them, then one more byte now and then.
+    const raw = (slow as unknown as { _socket: Socket })._socket
+    raw.write(Buffer.from([0x82, 0x80 | 100, 1, 2, 3, 4, ...new Array(10).fill(0)]))
+    const trickle = setInterval(() => raw.write(Buffer.from([0])), 50)
+    onTestFinished(() => clearInterval(trickle))
+    const remote = await openRemote(url, await token({ workspace: 'w', plugin: 'p' }), { timeoutMs: 1000 })
+    const store = remote.stores({ workspace: 'w', plugin: 'p' }).store
+    await store.set('k', 1)
+    await waitFor(() => closed, 'the server closing the slow connection')
+    expect(await store.get('k')).toBe(1)
+  })
 })
