@@ -17,6 +17,7 @@ export default defineConfig({
         find: /^@cubby\/backend-sqlite\/testing$/,
         replacement: here('./packages/backend-sqlite/src/testing/index.ts'),
       },
+      { find: /^@cubby\/backend-remote\/wire$/, replacement: here('./packages/backend-remote/src/wire/index.ts') },
       { find: /^@cubby\/backend-redis\/testing$/, replacement: here('./packages/backend-redis/src/testing/index.ts') },
       {
         find: /^@cubby\/backend-postgres\/testing$/,
