@@ -17,7 +17,12 @@ export default defineConfig({
         find: /^@cubby\/backend-sqlite\/testing$/,
         replacement: here('./packages/backend-sqlite/src/testing/index.ts'),
       },
+      { find: /^@cubby\/backend-remote\/wire$/, replacement: here('./packages/backend-remote/src/wire/index.ts') },
       { find: /^@cubby\/backend-redis\/testing$/, replacement: here('./packages/backend-redis/src/testing/index.ts') },
+      {
+        find: /^@cubby\/backend-postgres\/testing$/,
+        replacement: here('./packages/backend-postgres/src/testing/index.ts'),
+      },
       { find: /^@cubby\/([a-z-]+)$/, replacement: here('./packages/$1/src/index.ts') },
     ],
   },

@@ -8,6 +8,7 @@ import { registerImportKeyv } from './commands/import-keyv.js'
 import { registerList } from './commands/list.js'
 import { registerMigrate } from './commands/migrate.js'
 import { registerScopes } from './commands/scopes.js'
+import { registerServe } from './commands/serve.js'
 import { registerSet } from './commands/set.js'
 import { registerUsage } from './commands/usage.js'
 import { registerUsers } from './commands/users.js'
@@ -64,6 +65,7 @@ Exit codes: 0 ok, 1 error, 2 bad usage, 3 key not found (get, delete), 4 verific
     registerImport,
     registerImportKeyv,
     registerMigrate,
+    registerServe,
   ]) {
     register(program, ctx)
   }

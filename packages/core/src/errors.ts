@@ -16,6 +16,8 @@ export type CubbyErrorCode =
   | 'INVALID_CONFIG'
   | 'BACKEND'
   | 'CLOSED'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
 
 /** Base class of every error Cubby raises. */
 export class CubbyError extends Error {
@@ -171,5 +173,25 @@ export class WatchOverflowError extends BackendError {
 export class ClosedError extends CubbyError {
   constructor() {
     super('CLOSED', 'this cubby is closed; open a new one with openCubby()')
+  }
+}
+
+/**
+ * A remote server refused the credential: the token is missing, malformed, expired, signed with an unknown or
+ * retired key, or tampered with. Nothing was read or written. Code `UNAUTHORIZED`.
+ */
+export class UnauthorizedError extends CubbyError {
+  constructor(message: string) {
+    super('UNAUTHORIZED', message)
+  }
+}
+
+/**
+ * The credential is valid but does not allow the call: a permission (`read`, `write`, `watch`) it lacks, or a scope
+ * outside its context. Nothing was read or written. Code `FORBIDDEN`.
+ */
+export class ForbiddenError extends CubbyError {
+  constructor(message: string) {
+    super('FORBIDDEN', message)
   }
 }

@@ -1,4 +1,13 @@
-import type { ListQuery, ScopePath, StoredEntry, Usage, WriteCheck, WriteOp, WriteResult } from '../backend/contract.js'
+import type {
+  ListQuery,
+  QuotaRule,
+  ScopePath,
+  StoredEntry,
+  Usage,
+  WriteCheck,
+  WriteOp,
+  WriteResult,
+} from '../backend/contract.js'
 import { describe } from '../describe.js'
 import {
   CubbyError,
@@ -19,6 +28,11 @@ export interface RawWrite {
   checks?: readonly WriteCheck[]
   /** The operations, applied in order, all or nothing. Set values are encoded bytes, stored as they are. */
   ops: readonly WriteOp[]
+  /**
+   * Caps to enforce on top of the cubby's own quotas (which always apply), e.g. those a trusted remote client
+   * configured. Each rule's scope must be this scope or one of its ancestors. @default []
+   */
+  quotas?: readonly QuotaRule[]
 }
 
 /** A range for `RawScope.list`: the backend's `ListQuery` without `now` (the cubby's clock supplies it). */
@@ -72,9 +86,12 @@ export class RawScope {
   write(request: RawWrite): Promise<WriteResult> {
     return this.guard(() => {
       const { checks, ops } = this.validate(request)
+      const quotas =
+        request.quotas === undefined || request.quotas.length === 0
+          ? this.ctx.quotaRules
+          : [...this.ctx.quotaRules, ...this.extraQuotas(request.quotas)]
       return {
-        run: (now) =>
-          this.ctx.engine.backend.write({ scope: this.ctx.path, checks, ops, quotas: this.ctx.quotaRules, now }),
+        run: (now) => this.ctx.engine.backend.write({ scope: this.ctx.path, checks, ops, quotas, now }),
       }
     })
   }
@@ -201,6 +218,23 @@ export class RawScope {
       return expiresAt === undefined ? { type, key, by } : { type, key, by, expiresAt }
     }
     throw new InvalidConfigError(`${field}.type`, `must be 'set', 'delete' or 'incr', got ${describe(type)}`)
+  }
+
+  /** Validates extra quota rules: each on this scope or an ancestor, with integer limits. */
+  private extraQuotas(rules: readonly QuotaRule[]): QuotaRule[] {
+    if (!Array.isArray(rules)) throw new InvalidConfigError('write.quotas', 'must be an array')
+    const path = this.ctx.path
+    return rules.map((rule, i) => {
+      const field = `write.quotas[${i}]`
+      const scope = rule?.scope
+      if (!Array.isArray(scope) || scope.length > path.length || scope.some((segment, at) => segment !== path[at])) {
+        throw new InvalidConfigError(`${field}.scope`, 'must be the written scope or one of its ancestors')
+      }
+      const valid: QuotaRule = { scope: Object.freeze([...scope]) }
+      if (rule.maxKeys !== undefined) valid.maxKeys = checkInteger(`${field}.maxKeys`, rule.maxKeys, 0)
+      if (rule.maxBytes !== undefined) valid.maxBytes = checkInteger(`${field}.maxBytes`, rule.maxBytes, 0)
+      return valid
+    })
   }
 
   /** Decodes `value` with the cubby's codec, so bytes no reader could decode are refused before they are stored. */
