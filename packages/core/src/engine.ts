@@ -1,7 +1,8 @@
 import type { Backend } from './backend/contract.js'
+import { asCubbyError } from './backend-failure.js'
 import { Deadlines } from './backend/deadlines.js'
 import type { Codec } from './codec/codec.js'
-import { asCubbyError, BackendError, ClosedError } from './errors.js'
+import { BackendError, ClosedError } from './errors.js'
 import type { Limits } from './limits.js'
 import type { Quotas } from './quotas.js'
 

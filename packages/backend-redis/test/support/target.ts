@@ -34,7 +34,7 @@ export function conformanceTarget(name: string, url: string, checkKeys = false):
         backdoor: {
           read: async (scope, key) => {
             const name = entryKey(scopeKeys(prefix, scope), key)
-            const entry = (await send(name, ['GET', name])) as Buffer | null
+            const entry = (await send(name, ['GET', name])) as unknown as Buffer | null
             if (!entry) return undefined
             const a = entry.indexOf(0x7c)
             const b = entry.indexOf(0x7c, a + 1)
