@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { BackendError, InvalidConfigError, legacyToUserLayout, type ScopePath } from '@cubby/core/backend'
 import type { Arg, Connection } from './connection.js'
-import { childrenKey, expiryKey, indexKey, type ScopeKeys, scopeKeys, sequenceKey, sizesKey, usageKey } from './keys.js'
+import { childrenKey, expiryKey, indexKey, scopeKeys, sequenceKey, sizesKey, usageKey } from './keys.js'
 import type { Scripts } from './scripts.js'
 
 /** The stored layout this code reads and writes: 2 = users at `[w, p, '', u]` (1, or no key: `[w, p, u]`). */
@@ -31,7 +31,6 @@ interface Context {
   scripts: Scripts
   prefix: string
   standalone: boolean
-  where: string
   /** Epoch ms after which the open gives up. */
   deadline: number
   /** Bounds one command. */
@@ -190,7 +189,7 @@ async function eachChild(
   visit: (name: string) => Promise<void>,
   parallel = 1,
 ): Promise<void> {
-  const key = childrenKey(scopeKeys(ctx.prefix, path) as ScopeKeys)
+  const key = childrenKey(scopeKeys(ctx.prefix, path))
   for (let after: string | undefined; ; ) {
     const min = after === undefined ? '-' : Buffer.concat([Buffer.from('('), Buffer.from(after, 'utf8')])
     const page = (

@@ -225,7 +225,6 @@ export async function openRedis(
         scripts: functions,
         prefix: options.prefix,
         standalone: !connection.cluster,
-        where: options.where,
         // Leave a little of the open's time to say why it failed, before core's own deadline does.
         deadline: started + Math.floor(timeoutMs * 0.9),
         bound: (promise) => deadlines.bound(promise, () => timeoutError(options.where, options.commandTimeoutMs, true)),

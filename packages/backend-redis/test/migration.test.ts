@@ -11,6 +11,7 @@ import { openTestBackend, startCluster, startRedis } from '../src/testing/index.
 // @ts-expect-error plain JavaScript without types
 import { createBackend as oldBackend } from './fixtures/old-release/backend-redis/index.js'
 import { runFixture } from './support/fixture.js'
+import { waitFor } from './support/wait.js'
 
 const server = await startRedis()
 const cluster = await startCluster()
@@ -161,6 +162,42 @@ for (const mode of ['standalone', 'cluster'] as const) {
       // A later open finds the layout current and moves nothing.
       expect(JSON.parse(await opener(url(), prefix).done)).toMatchObject({ outcome: 'current', entries: 0 })
       await checkMigrated(url(), prefix, before)
+    })
+
+    it('moves entries Redis already expired natively (still counted) so the next sweep gives their space back', async () => {
+      const prefix = `ghost${mode[0]}`
+      await runFixture('old-writer.mjs', [url(), prefix, '1', '3', 'ghosts'])
+      const raw = await rawSender(url())
+      for (const [path, key] of [
+        [['w1', 'p1', 'ghostuser'], 'g1'],
+        [['w1', 'p1', 'ghostuser', 'sub'], 'g2'],
+      ] as const) {
+        const name = entryKey(scopeKeys(prefix, path), key)
+        await waitFor(`Redis to expire ${key}`, async () => Number(await raw.send(name, ['EXISTS', name])) === 0)
+      }
+      expect(JSON.parse(await opener(url(), prefix).done)).toMatchObject({ outcome: 'migrated' })
+      const group = `${prefix}:{/w1/p1}:`
+      // The TTL index holds the new ids only, with the ghosts' sizes kept for the sweep.
+      const sizes = (await raw.send(`${group}xs`, ['HKEYS', `${group}xs`])) as unknown as string[]
+      expect(sizes.filter((m) => m.includes('ghostuser')).sort()).toEqual([
+        '/w1/p1//ghostuser/sub:g2',
+        '/w1/p1//ghostuser:g1',
+      ])
+      await raw.close()
+      const backend = await openTestBackend(url(), { prefix }, Date.now, 30_000)
+      const user = ['w1', 'p1', '', 'ghostuser']
+      const now = Date.now()
+      expect(await backend.usage(user, now)).toEqual({ keys: 1, bytes: 'live'.length + 2 + '"stays"'.length })
+      const users = await backend.scopes(['w1', 'p1', ''], { limit: 100, now })
+      const sum = { keys: 0, bytes: 0 }
+      for (const name of users) {
+        const usage = await backend.usage(['w1', 'p1', '', name], now)
+        sum.keys += usage.keys
+        sum.bytes += usage.bytes
+      }
+      expect(users).toContain('ghostuser')
+      expect(await backend.usage(['w1', 'p1', ''], now)).toEqual(sum)
+      await backend.close()
     })
 
     it('resumes a migration killed half-way: nothing lost, nothing doubled', async () => {
