@@ -1,13 +1,14 @@
 /**
  * `npm run bench`: Cubby on memory, SQLite and Redis against the raw drivers doing the same work and against
  * keyv@5, in one run. Prints tables of ops/s and ratios, checks the targets, and writes bench/results/.
- * Options: --n 10000 (keys), --reps 5, --families memory,sqlite,redis, --shapes small,large, --quick.
+ * Options: --n 10000 (keys), --reps 5, --families memory,sqlite,redis,postgres, --shapes small,large, --quick.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { startPostgres } from '@cubby/backend-postgres/testing'
 import { startRedis } from '@cubby/backend-redis/testing'
 import { evaluate } from './checks.js'
 import { codecBench } from './codec-bench.js'
@@ -16,9 +17,12 @@ import { measure } from './measure.js'
 import { type CaseResult, casesTable, checksList } from './report.js'
 import { cubbyTarget } from './targets/cubby.js'
 import { keyvMemoryTarget, keyvRedisTarget, keyvSqliteTarget } from './targets/keyv.js'
+import { keyvPostgresTarget } from './targets/keyv-postgres.js'
 import { mapTarget } from './targets/raw-memory.js'
+import { rawPostgresTarget } from './targets/raw-postgres.js'
 import { rawRedisTarget } from './targets/raw-redis.js'
 import { rawSqliteTarget } from './targets/raw-sqlite.js'
+import { remoteTarget, startRemoteServer } from './targets/remote.js'
 import type { TargetFactory } from './targets/target.js'
 import { LARGE, SMALL, type ValueShape } from './values.js'
 import { dataSet, WORKLOADS } from './workloads.js'
@@ -27,7 +31,7 @@ const { values: args } = parseArgs({
   options: {
     n: { type: 'string', default: '10000' },
     reps: { type: 'string', default: '5' },
-    families: { type: 'string', default: 'memory,sqlite,redis' },
+    families: { type: 'string', default: 'memory,sqlite,redis,postgres,remote' },
     shapes: { type: 'string', default: 'small,large' },
     quick: { type: 'boolean', default: false },
     out: { type: 'string', default: fileURLToPath(new URL('../results/', import.meta.url)) },
@@ -75,7 +79,7 @@ function progress(family: string, shape: ValueShape, target: string, workload: s
   process.stderr.write(`  ${family} · ${shape.name} · ${target} · ${workload}: ${Math.round(opsPerSec)} ops/s\n`)
 }
 
-const redis = families.includes('redis') ? await startRedis() : undefined
+    families: { type: 'string', default: 'memory,sqlite,redis,postgres,remote' },
 const incr: Record<string, { contended: number; uncontended: number; lost: number }> = {}
 try {
   for (const shape of shapes) {
@@ -91,7 +95,17 @@ try {
         shape,
       )
     }
-    if (redis) {
+    if (redis && families.includes('remote')) {
+      // Remote get/set over loopback against the raw Redis client over loopback.
+      const server = await startRemoteServer()
+      try {
+        const prefix = `bench${file++}`
+        await runFamily('remote', [() => remoteTarget(server), () => rawRedisTarget(redis.url, `${prefix}raw`)], shape)
+      } finally {
+        await server.stop()
+      }
+    }
+    if (redis && families.includes('redis')) {
       const prefix = `bench${file++}`
       await runFamily(
         'redis',
@@ -103,10 +117,21 @@ try {
         shape,
       )
     }
+    if (postgres) {
+      const schema = `bench${file++}`
+      await runFamily(
+        'postgres',
+        [
+          () => cubbyTarget(postgres.url, { schema }),
+          () => rawPostgresTarget(postgres.url),
+          () => keyvPostgresTarget(postgres.url),
+        ],
+        shape,
+      )
+    }
   }
   const perProcess = Math.max(50, Math.floor(n / 8))
-  for (const family of families.filter((f) => f !== 'memory')) {
-    const url = family === 'redis' ? redis!.url : `sqlite:${join(scratch, 'incr.sqlite')}`
+    families: { type: 'string', default: 'memory,sqlite,redis,postgres,remote' },
     const uncontended = await incrContention(url, 4, perProcess, 8, false)
     const contended = await incrContention(url, 4, perProcess, 8, true)
     incr[family] = {
@@ -120,6 +145,7 @@ try {
   }
 } finally {
   await redis?.stop()
+  await postgres?.stop()
   rmSync(scratch, { recursive: true, force: true })
 }
 
