@@ -28,8 +28,13 @@ export function statements(schema: string) {
     /** [value, version, expires_at] of one key of the scope at path $1. */
     getOne: n(
       'get1',
-      `SELECT e.value, e.version, e.expires_at FROM ${s}.entries e JOIN ${s}.scopes p ON p.id = e.scope ` +
+      `SELECT e.value, e.version, e.expires_at, e.scope FROM ${s}.entries e JOIN ${s}.scopes p ON p.id = e.scope ` +
         `WHERE p.path = $1 AND e.key = $2 AND ${live}`,
+    ),
+    /** [value, version, expires_at] of key $2 of scope row $1 (the scope's id known). */
+    getById: n(
+      'get1i',
+      `SELECT e.value, e.version, e.expires_at FROM ${s}.entries e WHERE e.scope = $1 AND e.key = $2 AND ${live}`,
     ),
     getOneMeta: n(
       'get1m',
