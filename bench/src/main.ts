@@ -22,6 +22,7 @@ import { mapTarget } from './targets/raw-memory.js'
 import { rawPostgresTarget } from './targets/raw-postgres.js'
 import { rawRedisTarget } from './targets/raw-redis.js'
 import { rawSqliteTarget } from './targets/raw-sqlite.js'
+import { remoteTarget, startRemoteServer } from './targets/remote.js'
 import type { TargetFactory } from './targets/target.js'
 import { LARGE, SMALL, type ValueShape } from './values.js'
 import { dataSet, WORKLOADS } from './workloads.js'
@@ -30,7 +31,7 @@ const { values: args } = parseArgs({
   options: {
     n: { type: 'string', default: '10000' },
     reps: { type: 'string', default: '5' },
-    families: { type: 'string', default: 'memory,sqlite,redis,postgres' },
+    families: { type: 'string', default: 'memory,sqlite,redis,postgres,remote' },
     shapes: { type: 'string', default: 'small,large' },
     quick: { type: 'boolean', default: false },
     out: { type: 'string', default: fileURLToPath(new URL('../results/', import.meta.url)) },
@@ -78,9 +79,7 @@ function progress(family: string, shape: ValueShape, target: string, workload: s
   process.stderr.write(`  ${family} · ${shape.name} · ${target} · ${workload}: ${Math.round(opsPerSec)} ops/s\n`)
 }
 
-const redis = families.includes('redis') ? await startRedis() : undefined
-// Real durability (fsync on) for PostgreSQL, as a production server runs.
-const postgres = families.includes('postgres') ? await startPostgres({ fast: false }) : undefined
+    families: { type: 'string', default: 'memory,sqlite,redis,postgres,remote' },
 const incr: Record<string, { contended: number; uncontended: number; lost: number }> = {}
 try {
   for (const shape of shapes) {
@@ -96,7 +95,17 @@ try {
         shape,
       )
     }
-    if (redis) {
+    if (redis && families.includes('remote')) {
+      // Remote get/set over loopback against the raw Redis client over loopback.
+      const server = await startRemoteServer()
+      try {
+        const prefix = `bench${file++}`
+        await runFamily('remote', [() => remoteTarget(server), () => rawRedisTarget(redis.url, `${prefix}raw`)], shape)
+      } finally {
+        await server.stop()
+      }
+    }
+    if (redis && families.includes('redis')) {
       const prefix = `bench${file++}`
       await runFamily(
         'redis',
@@ -122,9 +131,7 @@ try {
     }
   }
   const perProcess = Math.max(50, Math.floor(n / 8))
-  for (const family of families.filter((f) => f !== 'memory')) {
-    const url =
-      family === 'redis' ? redis!.url : family === 'postgres' ? postgres!.url : `sqlite:${join(scratch, 'incr.sqlite')}`
+    families: { type: 'string', default: 'memory,sqlite,redis,postgres,remote' },
     const uncontended = await incrContention(url, 4, perProcess, 8, false)
     const contended = await incrContention(url, 4, perProcess, 8, true)
     incr[family] = {

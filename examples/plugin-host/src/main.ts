@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net'
 import { type Cubby, CubbyError, DEFAULT_URL, openCubby } from '@cubby/core'
 import { banner } from './banner.js'
 import { samplePlugins } from './plugins/index.js'
+import { outOfProcess, startPluginServer } from './remote/out-of-process.js'
 import { createHost } from './server.js'
 
 const MiB = 1024 * 1024
@@ -33,7 +34,21 @@ try {
   console.error(`cannot open the store ${shownUrl}: ${code}${error instanceof Error ? error.message : String(error)}`)
   process.exit(1)
 }
-const host = createHost({ cubby, plugins: samplePlugins, adminToken: process.env.ADMIN_TOKEN || undefined })
+// One sample plugin runs out of process: the counter, in a worker thread, through @cubby/server with a token per request.
+const pluginServer = await startPluginServer(cubby)
+const remoteCounter = outOfProcess({
+  id: 'remote-counter',
+  description: 'the counter plugin, run in a worker thread through @cubby/server (a token per request)',
+  routes: Object.keys(samplePlugins.find((plugin) => plugin.id === 'counter')!.routes),
+  module: new URL('./plugins/counter.js', import.meta.url),
+  exportName: 'counter',
+  server: pluginServer,
+})
+const host = createHost({
+  cubby,
+  plugins: [...samplePlugins, remoteCounter],
+  adminToken: process.env.ADMIN_TOKEN || undefined,
+})
 
 host.server.on('error', async (error) => {
   console.error(`cannot listen on ${hostname}:${port}: ${error.message}`)
@@ -58,6 +73,8 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
   timer.unref()
   try {
     await host.close()
+    await remoteCounter.close()
+    await pluginServer.server.close()
     await cubby.close()
     console.log('stopped')
   } catch (error) {

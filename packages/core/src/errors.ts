@@ -16,6 +16,8 @@ export type CubbyErrorCode =
   | 'INVALID_CONFIG'
   | 'BACKEND'
   | 'CLOSED'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
 
 /** Base class of every error Cubby raises. */
 export class CubbyError extends Error {
@@ -175,13 +177,22 @@ export class ClosedError extends CubbyError {
 }
 
 /**
- * Wraps anything that is not already a `CubbyError` into a `BackendError` keeping it as `cause`; `who` names what
- * failed, e.g. "the sqlite backend".
- * @internal
+ * A remote server refused the credential: the token is missing, malformed, expired, signed with an unknown or
+ * retired key, or tampered with. Nothing was read or written. Code `UNAUTHORIZED`.
  */
-export function asCubbyError(error: unknown, who: string): CubbyError {
-  if (error instanceof CubbyError) return error
-  const detail =
-    error instanceof Error ? error.message : typeof error === 'string' ? error : `a thrown ${typeof error} value`
-  return new BackendError(`${who} failed: ${detail}`, { cause: error })
+export class UnauthorizedError extends CubbyError {
+  constructor(message: string) {
+    super('UNAUTHORIZED', message)
+  }
 }
+
+/**
+ * The credential is valid but does not allow the call: a permission (`read`, `write`, `watch`) it lacks, or a scope
+ * outside its context. Nothing was read or written. Code `FORBIDDEN`.
+ */
+export class ForbiddenError extends CubbyError {
+  constructor(message: string) {
+    super('FORBIDDEN', message)
+  }
+}
+

@@ -11,6 +11,8 @@ const PACKAGES: Readonly<Record<string, string>> = {
   'rediss+cluster:': '@cubby/backend-redis',
   'postgres:': '@cubby/backend-postgres',
   'postgresql:': '@cubby/backend-postgres',
+  'cubby+ws:': '@cubby/backend-remote',
+  'cubby+wss:': '@cubby/backend-remote',
 }
 
 /** The scheme of a URL (`'sqlite:'`), or throws `InvalidConfigError`. */

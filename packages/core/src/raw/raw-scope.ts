@@ -1,4 +1,14 @@
-import type { ListQuery, ScopePath, StoredEntry, Usage, WriteCheck, WriteOp, WriteResult } from '../backend/contract.js'
+import type {
+  ListQuery,
+  QuotaRule,
+  ScopePath,
+  StoredEntry,
+  Usage,
+  WriteCheck,
+  WriteOp,
+  WriteResult,
+} from '../backend/contract.js'
+import { describe } from '../describe.js'
 import {
   CubbyError,
   InvalidConfigError,
@@ -8,7 +18,7 @@ import {
   ValueTooLargeError,
 } from '../errors.js'
 import { isValidKey } from '../keys.js'
-import { checkInteger, describe } from '../limits.js'
+import { checkInteger } from '../limits.js'
 import { MAX_EXPIRES_AT, type ScopeContext } from '../store/context.js'
 import { checkBound } from '../store/listing.js'
 
@@ -18,6 +28,11 @@ export interface RawWrite {
   checks?: readonly WriteCheck[]
   /** The operations, applied in order, all or nothing. Set values are encoded bytes, stored as they are. */
   ops: readonly WriteOp[]
+  /**
+   * Caps to enforce on top of the cubby's own quotas (which always apply), e.g. those a trusted remote client
+   * configured. Each rule's scope must be this scope or one of its ancestors. @default []
+   */
+  quotas?: readonly QuotaRule[]
 }
 
 /** A range for `RawScope.list`: the backend's `ListQuery` without `now` (the cubby's clock supplies it). */
@@ -70,15 +85,13 @@ export class RawScope {
   /** Applies a batch with the cubby's quotas and clock: `{ ok: false }` when a check failed. */
   write(request: RawWrite): Promise<WriteResult> {
     return this.guard(() => {
-      if (this.ctx.path.length === 3 && this.ctx.path[2] === '') {
-        throw new InvalidScopeError('the user level [workspace, plugin, ""] holds no keys; write to a user’s scope')
-      }
-      const checks = this.checks(request.checks ?? [])
-      const ops = this.ops(request.ops)
-      if (ops.length === 0 && checks.length === 0) throw new InvalidConfigError('write.ops', 'must not be empty')
+      const { checks, ops } = this.validate(request)
+      const quotas =
+        request.quotas === undefined || request.quotas.length === 0
+          ? this.ctx.quotaRules
+          : [...this.ctx.quotaRules, ...this.extraQuotas(request.quotas)]
       return {
-        run: (now) =>
-          this.ctx.engine.backend.write({ scope: this.ctx.path, checks, ops, quotas: this.ctx.quotaRules, now }),
+        run: (now) => this.ctx.engine.backend.write({ scope: this.ctx.path, checks, ops, quotas, now }),
       }
     })
   }
@@ -114,6 +127,25 @@ export class RawScope {
       }
       return { run: (now) => this.ctx.engine.backend.usage(this.ctx.path, now) }
     })
+  }
+
+  /**
+   * Throws what `write(request)` would reject with for malformed input (a bad key, a value over
+   * `limits.maxValueBytes`, a bad expiry, …) without writing anything: for tools that check data before writing it
+   * (`cubby import --dry-run`).
+   */
+  check(request: RawWrite): void {
+    this.validate(request)
+  }
+
+  private validate(request: RawWrite): { checks: WriteCheck[]; ops: WriteOp[] } {
+    if (this.ctx.path.length === 3 && this.ctx.path[2] === '') {
+      throw new InvalidScopeError('the user level [workspace, plugin, ""] holds no keys; write to a user’s scope')
+    }
+    const checks = this.checks(request?.checks ?? [])
+    const ops = this.ops(request?.ops)
+    if (ops.length === 0 && checks.length === 0) throw new InvalidConfigError('write.ops', 'must not be empty')
+    return { checks, ops }
   }
 
   /** Validates synchronously, then runs the backend call through the engine; every failure is a rejection. */
@@ -186,6 +218,23 @@ export class RawScope {
       return expiresAt === undefined ? { type, key, by } : { type, key, by, expiresAt }
     }
     throw new InvalidConfigError(`${field}.type`, `must be 'set', 'delete' or 'incr', got ${describe(type)}`)
+  }
+
+  /** Validates extra quota rules: each on this scope or an ancestor, with integer limits. */
+  private extraQuotas(rules: readonly QuotaRule[]): QuotaRule[] {
+    if (!Array.isArray(rules)) throw new InvalidConfigError('write.quotas', 'must be an array')
+    const path = this.ctx.path
+    return rules.map((rule, i) => {
+      const field = `write.quotas[${i}]`
+      const scope = rule?.scope
+      if (!Array.isArray(scope) || scope.length > path.length || scope.some((segment, at) => segment !== path[at])) {
+        throw new InvalidConfigError(`${field}.scope`, 'must be the written scope or one of its ancestors')
+      }
+      const valid: QuotaRule = { scope: Object.freeze([...scope]) }
+      if (rule.maxKeys !== undefined) valid.maxKeys = checkInteger(`${field}.maxKeys`, rule.maxKeys, 0)
+      if (rule.maxBytes !== undefined) valid.maxBytes = checkInteger(`${field}.maxBytes`, rule.maxBytes, 0)
+      return valid
+    })
   }
 
   /** Decodes `value` with the cubby's codec, so bytes no reader could decode are refused before they are stored. */

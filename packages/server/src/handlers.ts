@@ -1,0 +1,198 @@
+import {
+  type FrameReader,
+  type FrameWriter,
+  Op,
+  readListQuery,
+  readWrite,
+  writeGetResult,
+  writeListResult,
+  writeWriteResult,
+} from '@cubby/backend-remote/wire'
+import type { Cubby, Usage } from '@cubby/core'
+import { ForbiddenError, InvalidConfigError } from '@cubby/core'
+import type { WriteOp } from '@cubby/core/backend'
+import type { RawScope } from '@cubby/core/raw'
+import { type Region, requirePermission, resolve, type Session } from './access.js'
+import type { RawScopes } from './views.js'
+import { viewAt } from './views.js'
+
+/** What a handler needs from the server. */
+export interface HandlerContext {
+  cubby: Cubby
+  raw: RawScopes
+}
+
+/** Writes a RESULT body. */
+export type Reply = (w: FrameWriter) => void
+
+const NOTHING: Reply = () => {}
+
+/** Runs one data request (GET … USAGE) for `session`; watch ops are handled by the connection. */
+export async function handle(ctx: HandlerContext, session: Session, op: number, r: FrameReader): Promise<Reply> {
+  const rel = r.path()
+  const { path, region } = resolve(session, rel)
+  switch (op) {
+    case Op.GET: {
+      requirePermission(session, 'read', 'get')
+      const values = r.u8() === 1
+      const keys: string[] = []
+      for (let n = r.u32(), i = 0; i < n; i++) keys.push(r.str())
+      r.end()
+      const raw = scope(ctx, path, region)
+      const entries = await raw.get(keys, { values })
+      const now = raw.now()
+      return (w) => writeGetResult(w, entries, now)
+    }
+    case Op.WRITE: {
+      requirePermission(session, 'write', 'a write')
+      const batch = readWrite(r)
+      r.end()
+      if (batch.quotas.length > 0 && !session.root) {
+        throw new ForbiddenError('quota caps are the server’s; only a root token may add its own')
+      }
+      const raw = scope(ctx, path, region)
+      // An empty atomic() commit writes nothing and succeeds (RawScope refuses empty batches).
+      if (batch.ops.length === 0 && batch.checks.length === 0)
+        return (w) => writeWriteResult(w, { ok: true, results: [] })
+      const now = raw.now()
+      const ops = batch.ops.map((op, i): WriteOp => {
+        if (op.type === 'delete' || op.ttl === undefined) return op as WriteOp
+        if (!Number.isFinite(op.ttl) || op.ttl < 1) {
+          throw new InvalidConfigError(`write.ops[${i}].ttl`, 'must be a positive number of milliseconds')
+        }
+        const { ttl, ...rest } = op
+        return { ...rest, expiresAt: now + Math.ceil(ttl) } as WriteOp
+      })
+      const quotas = batch.quotas.map((rule) => ({ ...rule, scope: [...session.base, ...rule.scope] }))
+      const result = await raw.write({ checks: batch.checks, ops, quotas })
+      return (w) => writeWriteResult(w, result)
+    }
+    case Op.LIST: {
+      requirePermission(session, 'read', 'list')
+      const query = readListQuery(r)
+      r.end()
+      const raw = scope(ctx, path, region)
+      const entries = await raw.list(query)
+      const now = raw.now()
+      return (w) => writeListResult(w, entries, now)
+    }
+    case Op.SCOPES: {
+      requirePermission(session, 'read', 'scopes')
+      const limit = r.u32()
+      const after = r.u8() === 1 ? r.str() : undefined
+      r.end()
+      const names = await scopes(ctx, session, path, region, limit, after)
+      return (w) => {
+        w.u32(names.length)
+        for (const name of names) w.str(name)
+      }
+    }
+    case Op.USAGE: {
+      requirePermission(session, 'read', 'usage')
+      r.end()
+      const usage = region === 'plugin' ? await pluginUsage(ctx, session, path) : await scope(ctx, path, region).usage()
+      return (w) => w.f64(usage.keys).f64(usage.bytes)
+    }
+    case Op.CLEAR: {
+      requirePermission(session, 'write', 'clear')
+      r.end()
+      scope(ctx, path, region) // validates the path like every other call
+      const count = await viewAt(ctx.cubby, path).clear()
+      return (w) => w.f64(count)
+    }
+    case Op.DROP: {
+      requirePermission(session, 'write', 'drop')
+      r.end()
+      if (region === 'plugin') {
+        throw new ForbiddenError(
+          "drop of the plugin's whole store would remove its users' data too (an uninstall, the host's job); " +
+            'drop sub-scopes, or clear()',
+        )
+      }
+      scope(ctx, path, region)
+      await viewAt(ctx.cubby, path).drop()
+      return NOTHING
+    }
+    default:
+      throw new InvalidConfigError('op', `unknown operation 0x${op.toString(16)}`)
+  }
+}
+
+/** The raw scope of a data path; the user level itself is only listable. */
+function scope(ctx: HandlerContext, path: string[], region: Region): RawScope {
+  if (region === 'users') {
+    throw new ForbiddenError('the user level holds no data of its own; a token opens only its own user’s scope')
+  }
+  return ctx.raw.at(path)
+}
+
+/**
+ * Child scope names. At the plugin's scope the user level (`''`) is hidden from a plugin token (it reveals whether
+ * any user holds data); at the user level a plugin token sees at most its own user.
+ */
+async function scopes(
+  ctx: HandlerContext,
+  session: Session,
+  path: string[],
+  region: Region,
+  limit: number,
+  after: string | undefined,
+): Promise<string[]> {
+  if (region === 'users') {
+    const user = session.user
+    if (user === undefined || (after !== undefined && Buffer.compare(Buffer.from(user), Buffer.from(after)) <= 0)) {
+      return []
+    }
+    const usage = await ctx.raw.at([...path, user]).usage()
+    return usage.keys > 0 ? [user] : []
+  }
+  const raw = ctx.raw.at(path)
+  if (region !== 'plugin' || after !== undefined) return raw.scopes(after === undefined ? { limit } : { after, limit })
+  const names = await raw.scopes({ limit: limit + 1 })
+  if (names[0] === '') names.shift()
+  return names.slice(0, limit)
+}
+
+/**
+ * Usage of a plugin's scope as a plugin token sees it: its own keys and its sub-scopes, plus the token's user's
+ * scope, never the other users'. Walked (own keys page by page, then each child), so it costs a read of the
+ * plugin's own keys; not a snapshot under concurrent writes.
+ */
+async function pluginUsage(ctx: HandlerContext, session: Session, path: string[]): Promise<Usage> {
+  const raw = ctx.raw.at(path)
+  const total: Usage = { keys: 0, bytes: 0 }
+  let after: string | undefined
+  for (;;) {
+    const page = await raw.list({
+      reverse: false,
+      values: true,
+      limit: 1000,
+      maxBytes: 4 << 20,
+      ...(after === undefined ? {} : { after }),
+    })
+    for (const entry of page) {
+      total.keys++
+      total.bytes += Buffer.byteLength(entry.key) + entry.value!.byteLength
+    }
+    if (page.length === 0) break
+    after = page[page.length - 1]!.key
+  }
+  let cursor: string | undefined
+  for (;;) {
+    const names = await raw.scopes(cursor === undefined ? { limit: 1000 } : { after: cursor, limit: 1000 })
+    for (const name of names) {
+      if (name === '') continue
+      const usage = await ctx.raw.at([...path, name]).usage()
+      total.keys += usage.keys
+      total.bytes += usage.bytes
+    }
+    if (names.length < 1000) break
+    cursor = names[names.length - 1]
+  }
+  if (session.user !== undefined) {
+    const usage = await ctx.raw.at([...path, '', session.user]).usage()
+    total.keys += usage.keys
+    total.bytes += usage.bytes
+  }
+  return total
+}

@@ -1,0 +1,71 @@
+import type { Cubby } from '@cubby/core'
+import { InvalidConfigError } from '@cubby/core'
+import { Keyring, type KeyringOptions } from './tokens.js'
+
+/** Options of `createCubbyServer`. */
+export interface CubbyServerOptions {
+  /** The open cubby to serve: its backend, limits, quotas and clock apply to every request. */
+  cubby: Cubby
+  /** Keys that verify tokens (the first signs new ones with `mintToken`). */
+  keys: Keyring | KeyringOptions
+  /** Accept root tokens (the whole store, for host tools). Never needed for plugins. @default false */
+  allowRoot?: boolean
+  /** Requests one connection may have unanswered; more is a protocol error. @default 256 */
+  maxInFlight?: number
+  /** Largest frame, in bytes. @default limits.maxValueBytes + 1 MiB */
+  maxFrameBytes?: number
+  /** Open connections; more are refused with HTTP 503. @default 1024 */
+  maxConnections?: number
+  /** A connection with no request and no watch for this long is closed. @default 60000 */
+  idleTimeoutMs?: number
+  /** A frame that started arriving must be complete within this. @default 30000 */
+  bodyTimeoutMs?: number
+  /** A new connection must authenticate a session within this. @default 10000 */
+  authTimeoutMs?: number
+  /** Bytes queued to a client that does not read before its connection is closed. @default 2 * maxFrameBytes */
+  maxBufferedBytes?: number
+  /** How long a watch outlives its connection, waiting to be resumed. @default 30000 */
+  watchResumeMs?: number
+  /** Events each watch keeps for a resume. @default 10000 */
+  watchReplay?: number
+  /** Watches per connection. @default 1000 */
+  maxWatches?: number
+  /** Decode every written value with the server's codec and refuse what it cannot read. @default true */
+  verifyValues?: boolean
+}
+
+/** Options with defaults applied. */
+export type ResolvedServerOptions = Required<Omit<CubbyServerOptions, 'keys'>> & { keys: Keyring }
+
+function positive(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new InvalidConfigError(name, `must be a positive integer, got ${String(value)}`)
+  }
+  return value
+}
+
+/** Validates options and applies defaults. */
+export function resolveServerOptions(options: CubbyServerOptions): ResolvedServerOptions {
+  if (typeof options !== 'object' || options === null) throw new InvalidConfigError('options', 'must be an object')
+  const { cubby } = options
+  if (typeof cubby?.scope !== 'function') throw new InvalidConfigError('cubby', 'must be an open Cubby')
+  const keys = options.keys instanceof Keyring ? options.keys : new Keyring(options.keys)
+  const maxFrameBytes = positive('maxFrameBytes', options.maxFrameBytes, cubby.limits.maxValueBytes + (1 << 20))
+  return {
+    cubby,
+    keys,
+    allowRoot: options.allowRoot === true,
+    maxInFlight: positive('maxInFlight', options.maxInFlight, 256),
+    maxFrameBytes,
+    maxConnections: positive('maxConnections', options.maxConnections, 1024),
+    idleTimeoutMs: positive('idleTimeoutMs', options.idleTimeoutMs, 60_000),
+    bodyTimeoutMs: positive('bodyTimeoutMs', options.bodyTimeoutMs, 30_000),
+    authTimeoutMs: positive('authTimeoutMs', options.authTimeoutMs, 10_000),
+    maxBufferedBytes: positive('maxBufferedBytes', options.maxBufferedBytes, 2 * maxFrameBytes),
+    watchResumeMs: positive('watchResumeMs', options.watchResumeMs, 30_000),
+    watchReplay: positive('watchReplay', options.watchReplay, 10_000),
+    maxWatches: positive('maxWatches', options.maxWatches, 1000),
+    verifyValues: options.verifyValues !== false,
+  }
+}

@@ -1,0 +1,14 @@
+import { MemoryBackend } from '@cubby/backend-memory'
+import { runConformance } from '@cubby/conformance'
+import { remoteHandle } from './conformance-support.js'
+
+await runConformance({
+  name: 'remote -> memory',
+  create: async ({ clock }) => {
+    const backend = new MemoryBackend({ clock, sweepIntervalMs: 50 })
+    return remoteHandle(backend, clock, {
+      read: async (scope, key) => backend.peek(scope, key),
+      count: async (scope) => backend.physicalCount(scope),
+    })
+  },
+})

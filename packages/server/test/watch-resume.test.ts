@@ -1,0 +1,83 @@
+import { connect, createServer, type Socket } from 'node:net'
+import { waitFor } from '@cubby/conformance'
+import { openCubby } from '@cubby/core'
+import { describe, expect, it, onTestFinished } from 'vitest'
+import { openRemote, startServer } from './support.js'
+
+/** A TCP proxy to `port` whose connections can be cut. */
+async function proxy(port: number) {
+  const open = new Set<Socket>()
+  const server = createServer((client) => {
+    const upstream = connect(port, '127.0.0.1')
+    for (const s of [client, upstream]) {
+      open.add(s)
+      s.on('error', () => {})
+      s.on('close', () => open.delete(s))
+    }
+    client.pipe(upstream).pipe(client)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  onTestFinished(() => {
+    for (const s of open) s.destroy()
+    server.close()
+  })
+  return {
+    port: (server.address() as { port: number }).port,
+    cut: () => {
+      for (const s of open) s.destroy()
+    },
+  }
+}
+
+describe('watch over a dropped connection', () => {
+  it('resumes after a reconnect without losing or duplicating events', async () => {
+    const local = await openCubby('memory:')
+    onTestFinished(() => local.close())
+    const { port, token } = await startServer(local)
+    const relay = await proxy(port)
+    const remote = await openRemote(`cubby+ws://127.0.0.1:${relay.port}`, await token({ workspace: 'w', plugin: 'p' }))
+    const watch = remote.stores({ workspace: 'w', plugin: 'p' }).store.watch()
+    await watch.ready
+    const seen: string[] = []
+    const reading = (async () => {
+      for await (const event of watch) {
+        seen.push(event.key)
+        if (event.key === 'k99') break
+      }
+    })()
+    const store = local.stores({ workspace: 'w', plugin: 'p' }).store
+    for (let i = 0; i < 100; i++) {
+      await store.set(`k${i}`, i)
+      if (i === 30 || i === 60) relay.cut()
+    }
+    await reading
+    expect(seen).toEqual(Array.from({ length: 100 }, (_, i) => `k${i}`))
+  })
+
+  it('ends with a BackendError when the connection stayed down past the resume window of the server', async () => {
+    const local = await openCubby('memory:')
+    onTestFinished(() => local.close())
+    const { port, token, server } = await startServer(local, { watchResumeMs: 50 })
+    const relay = await proxy(port)
+    const remote = await openRemote(`cubby+ws://127.0.0.1:${relay.port}`, await token({ workspace: 'w', plugin: 'p' }))
+    const watch = remote.stores({ workspace: 'w', plugin: 'p' }).store.watch()
+    await watch.ready
+    const ended = (async () => {
+      try {
+        for await (const _ of watch) {
+          // nothing expected
+        }
+        return undefined
+      } catch (error) {
+        return error as { code?: string }
+      }
+    })()
+    // Hold the connection down longer than the resume window, then let it reconnect.
+    relay.cut()
+    const stopCutting = setInterval(relay.cut, 10)
+    await waitFor(() => server.connectionCount === 0, 'the server noticing the drop')
+    await new Promise((resolve) => setTimeout(resolve, 400))
+    clearInterval(stopCutting)
+    expect((await ended)?.code).toBe('BACKEND')
+  })
+})
