@@ -94,6 +94,12 @@ export function statements(schema: string) {
       `SELECT c.name, c.id, c.keys, c.expiring FROM ${s}.scopes c JOIN ${s}.scopes p ON c.parent = p.id ` +
         `WHERE p.path = $1 AND c.holds AND c.name > $2 ORDER BY c.name LIMIT $3`,
     ),
+    /** The first page of `children` ($2 unused): the user level's name is '', which no `after` can precede. */
+    childrenFirst: n(
+      'children0',
+      `SELECT c.name, c.id, c.keys, c.expiring FROM ${s}.scopes c JOIN ${s}.scopes p ON c.parent = p.id ` +
+        `WHERE p.path = $1 AND c.holds AND $2::bytea IS NULL ORDER BY c.name LIMIT $3`,
+    ),
     /** Whether the subtree of $1 holds a row live at $2 (through the ttl flags: called when every row expires). */
     subtreeHasLive: n(
       'haslive',
