@@ -79,7 +79,9 @@ function progress(family: string, shape: ValueShape, target: string, workload: s
   process.stderr.write(`  ${family} · ${shape.name} · ${target} · ${workload}: ${Math.round(opsPerSec)} ops/s\n`)
 }
 
-    families: { type: 'string', default: 'memory,sqlite,redis,postgres,remote' },
+const redis = families.includes('redis') || families.includes('remote') ? await startRedis() : undefined
+// Real durability (fsync on) for PostgreSQL, as a production server runs.
+const postgres = families.includes('postgres') ? await startPostgres({ fast: false }) : undefined
 const incr: Record<string, { contended: number; uncontended: number; lost: number }> = {}
 try {
   for (const shape of shapes) {
@@ -131,7 +133,9 @@ try {
     }
   }
   const perProcess = Math.max(50, Math.floor(n / 8))
-    families: { type: 'string', default: 'memory,sqlite,redis,postgres,remote' },
+  for (const family of families.filter((f) => f === 'sqlite' || f === 'redis' || f === 'postgres')) {
+    const url =
+      family === 'redis' ? redis!.url : family === 'postgres' ? postgres!.url : `sqlite:${join(scratch, 'incr.sqlite')}`
     const uncontended = await incrContention(url, 4, perProcess, 8, false)
     const contended = await incrContention(url, 4, perProcess, 8, true)
     incr[family] = {

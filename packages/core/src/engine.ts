@@ -1,6 +1,6 @@
 import type { Backend } from './backend/contract.js'
-import { asCubbyError } from './backend-failure.js'
 import { Deadlines } from './backend/deadlines.js'
+import { asCubbyError } from './backend-failure.js'
 import type { Codec } from './codec/codec.js'
 import { BackendError, ClosedError } from './errors.js'
 import type { Limits } from './limits.js'

@@ -195,4 +195,3 @@ export class ForbiddenError extends CubbyError {
     super('FORBIDDEN', message)
   }
 }
-
