@@ -65,6 +65,12 @@ export class PostgresBackend implements Backend {
   private readonly feed: ChangeFeed
   private readonly sweep: BackgroundSweep
   private closing: Promise<void> | undefined
+  /**
+   * Row ids of scopes that reads found (rows are never deleted, so an id stays valid), and encoded paths, by the
+   * path array core passes for every call through one view.
+   */
+  private readonly readIds = new WeakMap<ScopePath, number>()
+  private readonly paths = new WeakMap<ScopePath, Buffer>()
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -132,15 +138,26 @@ export class PostgresBackend implements Backend {
     keys: readonly string[],
     options: { values: boolean; now: number },
   ): Promise<(StoredEntry | undefined)[]> {
-    const path = pathBytes(scope)
+    const path = this.paths.get(scope) ?? pathBytes(scope)
+    this.paths.set(scope, path)
     try {
       if (keys.length === 1) {
+        // The hot path: by the scope's row id once a read found it (one index probe), else joined on the path.
         const key = keys[0]!
-        const result = await this.pool.query<{ value: Buffer | null; version: number; expires_at: number | null }>({
-          ...(options.values ? this.sql.getOne : this.sql.getOneMeta),
-          values: [path, Buffer.from(key, 'utf8'), options.now],
+        const id = this.readIds.get(scope)
+        const statement =
+          id !== undefined && options.values ? this.sql.getById : options.values ? this.sql.getOne : this.sql.getOneMeta
+        const result = await this.pool.query<{
+          value: Buffer | null
+          version: number
+          expires_at: number | null
+          scope?: number
+        }>({
+          ...statement,
+          values: [id !== undefined && options.values ? id : path, Buffer.from(key, 'utf8'), options.now],
         })
         const row = result.rows[0]
+        if (row?.scope !== undefined) this.readIds.set(scope, row.scope)
         return [row && stored(key, row.value, row.version, row.expires_at)]
       }
       const result = await this.pool.query<{

@@ -79,11 +79,11 @@ export async function childScopes(
 ): Promise<string[]> {
   const path = pathBytes(scope)
   const names: string[] = []
-  let after: Buffer = Buffer.from(options.after ?? '', 'utf8')
+  let after: Buffer | null = options.after === undefined ? null : Buffer.from(options.after, 'utf8')
   for (;;) {
     const wanted = options.limit - names.length
     const candidates = await pool.query<{ name: Buffer; id: number; keys: number; expiring: number }>({
-      ...sql.children,
+      ...(after === null ? sql.childrenFirst : sql.children),
       values: [path, after, wanted],
     })
     for (const child of candidates.rows) {

@@ -28,8 +28,13 @@ export function statements(schema: string) {
     /** [value, version, expires_at] of one key of the scope at path $1. */
     getOne: n(
       'get1',
-      `SELECT e.value, e.version, e.expires_at FROM ${s}.entries e JOIN ${s}.scopes p ON p.id = e.scope ` +
+      `SELECT e.value, e.version, e.expires_at, e.scope FROM ${s}.entries e JOIN ${s}.scopes p ON p.id = e.scope ` +
         `WHERE p.path = $1 AND e.key = $2 AND ${live}`,
+    ),
+    /** [value, version, expires_at] of key $2 of scope row $1 (the scope's id known). */
+    getById: n(
+      'get1i',
+      `SELECT e.value, e.version, e.expires_at FROM ${s}.entries e WHERE e.scope = $1 AND e.key = $2 AND ${live}`,
     ),
     getOneMeta: n(
       'get1m',
@@ -88,6 +93,12 @@ export function statements(schema: string) {
       'children',
       `SELECT c.name, c.id, c.keys, c.expiring FROM ${s}.scopes c JOIN ${s}.scopes p ON c.parent = p.id ` +
         `WHERE p.path = $1 AND c.holds AND c.name > $2 ORDER BY c.name LIMIT $3`,
+    ),
+    /** The first page of `children` ($2 unused): the user level's name is '', which no `after` can precede. */
+    childrenFirst: n(
+      'children0',
+      `SELECT c.name, c.id, c.keys, c.expiring FROM ${s}.scopes c JOIN ${s}.scopes p ON c.parent = p.id ` +
+        `WHERE p.path = $1 AND c.holds AND $2::bytea IS NULL ORDER BY c.name LIMIT $3`,
     ),
     /** Whether the subtree of $1 holds a row live at $2 (through the ttl flags: called when every row expires). */
     subtreeHasLive: n(
