@@ -60,7 +60,7 @@ export async function remoteTarget(server: RemoteServer): Promise<Target> {
   const cubby = await openCubby({ url: server.url, token: server.token })
   const { store } = cubby.stores({ workspace: 'bench', plugin: 'remote' })
   return {
-    name: 'cubby remote',
+    name: 'cubby',
     set: async (key, value) => {
       await store.set(key, value)
     },
