@@ -290,7 +290,6 @@ export class Connection {
   /** The socket closed after it was open: fail what was sent, keep what was not for the next socket. */
   private lost(): void {
     this.socket = undefined
-    this.hello = this.hello // limits stay known for frame checks
     this.inFlight = 0
     for (const [id, entry] of this.pending) {
       if (!entry.sent) continue
