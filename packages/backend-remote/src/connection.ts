@@ -121,7 +121,11 @@ export class Connection {
     const frame = w.finish()
     const limit = this.hello?.maxFrameBytes
     if (limit !== undefined && frame.byteLength > limit) {
-      return Promise.reject(new ValueTooLargeError('(request)', frame.byteLength, limit))
+      const error = new ValueTooLargeError('(request)', frame.byteLength, limit)
+      error.message =
+        `this request is ${frame.byteLength} bytes on the wire, over the server's maxFrameBytes of ${limit}; ` +
+        'write fewer or smaller values per batch, or raise maxFrameBytes on the server'
+      return Promise.reject(error)
     }
     return new Promise<FrameReader>((resolve, reject) => {
       this.pending.set(id, {
