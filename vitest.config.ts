@@ -9,8 +9,20 @@ export default defineConfig({
     alias: [
       { find: /^@cubby\/core\/backend$/, replacement: here('./packages/core/src/backend/index.ts') },
       { find: /^@cubby\/core\/raw$/, replacement: here('./packages/core/src/raw/index.ts') },
+      {
+        find: /^@cubby\/backend-memory\/testing$/,
+        replacement: here('./packages/backend-memory/src/testing/index.ts'),
+      },
+      {
+        find: /^@cubby\/backend-sqlite\/testing$/,
+        replacement: here('./packages/backend-sqlite/src/testing/index.ts'),
+      },
       { find: /^@cubby\/backend-remote\/wire$/, replacement: here('./packages/backend-remote/src/wire/index.ts') },
       { find: /^@cubby\/backend-redis\/testing$/, replacement: here('./packages/backend-redis/src/testing/index.ts') },
+      {
+        find: /^@cubby\/backend-postgres\/testing$/,
+        replacement: here('./packages/backend-postgres/src/testing/index.ts'),
+      },
       { find: /^@cubby\/([a-z-]+)$/, replacement: here('./packages/$1/src/index.ts') },
     ],
   },

@@ -34,6 +34,13 @@ export function evaluate(
     add(`redis Promise.all set vs keyv (${shape})`, ratio('redis', shape, 'par-set', 'keyv'), 2)
     add(`remote Promise.all get vs raw redis (${shape})`, ratio('remote', shape, 'par-get', 'raw driver'), 0.3)
     add(`remote sequential get vs raw redis (${shape})`, ratio('remote', shape, 'seq-get', 'raw driver'), 0.5)
+    add(`postgres get vs raw (${shape})`, ratio('postgres', shape, 'seq-get', 'raw driver'), 0.7)
+    add(
+      `postgres Promise.all set vs raw sequential auto-commit (${shape})`,
+      ratio('postgres', shape, 'par-set', 'raw driver', 'seq-set'),
+      3,
+    )
+    add(`postgres Promise.all set vs keyv (${shape})`, ratio('postgres', shape, 'par-set', 'keyv'), 5)
     add(`memory get vs Map + codec (${shape})`, ratio('memory', shape, 'seq-get', 'Map + codec'), 0.7)
     add(`memory set vs Map + codec (${shape})`, ratio('memory', shape, 'seq-set', 'Map + codec'), 0.7)
   }

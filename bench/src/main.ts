@@ -1,13 +1,14 @@
 /**
  * `npm run bench`: Cubby on memory, SQLite and Redis against the raw drivers doing the same work and against
  * keyv@5, in one run. Prints tables of ops/s and ratios, checks the targets, and writes bench/results/.
- * Options: --n 10000 (keys), --reps 5, --families memory,sqlite,redis, --shapes small,large, --quick.
+ * Options: --n 10000 (keys), --reps 5, --families memory,sqlite,redis,postgres, --shapes small,large, --quick.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { startPostgres } from '@cubby/backend-postgres/testing'
 import { startRedis } from '@cubby/backend-redis/testing'
 import { evaluate } from './checks.js'
 import { codecBench } from './codec-bench.js'
@@ -16,7 +17,9 @@ import { measure } from './measure.js'
 import { type CaseResult, casesTable, checksList } from './report.js'
 import { cubbyTarget } from './targets/cubby.js'
 import { keyvMemoryTarget, keyvRedisTarget, keyvSqliteTarget } from './targets/keyv.js'
+import { keyvPostgresTarget } from './targets/keyv-postgres.js'
 import { mapTarget } from './targets/raw-memory.js'
+import { rawPostgresTarget } from './targets/raw-postgres.js'
 import { rawRedisTarget } from './targets/raw-redis.js'
 import { rawSqliteTarget } from './targets/raw-sqlite.js'
 import { remoteTarget, startRemoteServer } from './targets/remote.js'
@@ -28,7 +31,7 @@ const { values: args } = parseArgs({
   options: {
     n: { type: 'string', default: '10000' },
     reps: { type: 'string', default: '5' },
-    families: { type: 'string', default: 'memory,sqlite,redis,remote' },
+    families: { type: 'string', default: 'memory,sqlite,redis,postgres,remote' },
     shapes: { type: 'string', default: 'small,large' },
     quick: { type: 'boolean', default: false },
     out: { type: 'string', default: fileURLToPath(new URL('../results/', import.meta.url)) },
@@ -77,6 +80,8 @@ function progress(family: string, shape: ValueShape, target: string, workload: s
 }
 
 const redis = families.includes('redis') || families.includes('remote') ? await startRedis() : undefined
+// Real durability (fsync on) for PostgreSQL, as a production server runs.
+const postgres = families.includes('postgres') ? await startPostgres({ fast: false }) : undefined
 const incr: Record<string, { contended: number; uncontended: number; lost: number }> = {}
 try {
   for (const shape of shapes) {
@@ -114,10 +119,23 @@ try {
         shape,
       )
     }
+    if (postgres) {
+      const schema = `bench${file++}`
+      await runFamily(
+        'postgres',
+        [
+          () => cubbyTarget(postgres.url, { schema }),
+          () => rawPostgresTarget(postgres.url),
+          () => keyvPostgresTarget(postgres.url),
+        ],
+        shape,
+      )
+    }
   }
   const perProcess = Math.max(50, Math.floor(n / 8))
-  for (const family of families.filter((f) => f === 'sqlite' || f === 'redis')) {
-    const url = family === 'redis' ? redis!.url : `sqlite:${join(scratch, 'incr.sqlite')}`
+  for (const family of families.filter((f) => f === 'sqlite' || f === 'redis' || f === 'postgres')) {
+    const url =
+      family === 'redis' ? redis!.url : family === 'postgres' ? postgres!.url : `sqlite:${join(scratch, 'incr.sqlite')}`
     const uncontended = await incrContention(url, 4, perProcess, 8, false)
     const contended = await incrContention(url, 4, perProcess, 8, true)
     incr[family] = {
@@ -131,6 +149,7 @@ try {
   }
 } finally {
   await redis?.stop()
+  await postgres?.stop()
   rmSync(scratch, { recursive: true, force: true })
 }
 

@@ -1,14 +1,19 @@
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { assertFreshDist } from '@cubby/conformance'
 import { expect, it } from 'vitest'
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url))
 
 it('runs end to end on the memory family and writes its results (a smoke test, not a timing)', () => {
-  expect(existsSync(MAIN), 'bench is not built: run `npm run build`').toBe(true)
+  assertFreshDist(
+    ['core', 'backend-memory', 'backend-sqlite', 'backend-redis']
+      .map((name) => fileURLToPath(new URL(`../../packages/${name}`, import.meta.url)))
+      .concat(fileURLToPath(new URL('..', import.meta.url))),
+  )
   const out = mkdtempSync(join(tmpdir(), 'cubby-bench-'))
   try {
     const run = spawnSync(

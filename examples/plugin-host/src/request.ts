@@ -3,20 +3,29 @@ import type { IncomingMessage } from 'node:http'
 import { badRequest, HttpError } from './plugin.js'
 
 /**
- * Reading what a request carries: header values as UTF-8, and bodies within a size limit and a host-wide budget.
+ * Reading what a request carries: header values and JSON text as UTF-8, and bodies within a size limit, a host-wide
+ * budget and an idle timeout.
  */
 
 /**
  * A header's value decoded as UTF-8; undefined when absent or empty. Node hands header bytes over as Latin-1, so
  * `x-user: ålice` sent by curl (UTF-8 bytes) would otherwise arrive as `Ã¥lice`; bytes that are not UTF-8 (e.g. a
- * lone Latin-1 `å`) are refused with 400, so every client names a user the same way.
+ * lone Latin-1 `å`) are refused with 400, so every client names a user the same way. A header sent twice is refused
+ * too (Node would join the values into one, `alice, bob`, a user nobody named).
  */
 export function utf8Header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name]
-  const raw = Array.isArray(value) ? value[0] : value
+  const values = req.headersDistinct[name]
+  if (values !== undefined && values.length > 1) throw badRequest(`the ${name} header is sent more than once`)
+  const raw = values?.[0]
   if (raw === undefined || raw === '') return undefined
   const bytes = Buffer.from(raw, 'latin1')
   if (!isUtf8(bytes)) throw badRequest(`the ${name} header is not UTF-8; send UTF-8 bytes (curl and browsers do)`)
+  return bytes.toString('utf8')
+}
+
+/** A body's text as UTF-8; 400 when its bytes are not UTF-8 (rather than turning them into U+FFFD). */
+export function utf8Body(bytes: Buffer): string {
+  if (!isUtf8(bytes)) throw badRequest('the request body is not UTF-8')
   return bytes.toString('utf8')
 }
 
@@ -50,38 +59,58 @@ export class BodyBudget {
 
 /**
  * Reads the body once (later calls get the same bytes), refusing more than `limit` bytes with 413 and answering
- * 503 `BUSY` when the bodies being read by all requests would exceed `budget`. A declared `content-length` is
- * checked against both before anything is read; a chunked body takes from the budget as it arrives. The budget is
- * held only while the body is read; the bytes then belong to the handler.
+ * 503 `BUSY` when the bodies being read by all requests would exceed `budget`. A declared `content-length` over
+ * `limit` is refused before anything is read; the budget is taken as bytes arrive (a client that declares 4 MiB and
+ * sends one byte holds one byte of it), and held only while the body is read. A body that stalls, no bytes for
+ * `idleMs`, gets 408. Refusing stops reading without destroying the request, so the client gets its 413, 503 or
+ * 408 (the host then closes the connection) instead of a reset.
  */
-export function bodyReader(req: IncomingMessage, limit: number, budget: BodyBudget): () => Promise<Buffer> {
+export function bodyReader(
+  req: IncomingMessage,
+  limit: number,
+  budget: BodyBudget,
+  idleMs: number,
+): () => Promise<Buffer> {
   let read: Promise<Buffer> | undefined
   return () => {
-    read ??= (async () => {
+    read ??= new Promise<Buffer>((resolve, reject) => {
       const declared = Number(req.headers['content-length'])
-      if (declared > limit) throw tooLarge(limit)
-      let reserved = 0
-      const reserve = (bytes: number) => {
-        if (!budget.take(bytes)) {
-          throw new HttpError(503, 'BUSY', 'too many uploads are being received at once; retry shortly')
-        }
-        reserved += bytes
+      if (declared > limit) return reject(tooLarge(limit))
+      const chunks: Buffer[] = []
+      let size = 0
+      let timer: NodeJS.Timeout | undefined
+      const arm = () => {
+        clearTimeout(timer)
+        timer = setTimeout(
+          () => finish(new HttpError(408, 'REQUEST_TIMEOUT', `the request body stalled for ${idleMs} ms`)),
+          idleMs,
+        )
       }
-      try {
-        if (declared > 0) reserve(declared)
-        const chunks: Buffer[] = []
-        let size = 0
-        for await (const chunk of req as AsyncIterable<Buffer>) {
-          if (size + chunk.byteLength > limit) throw tooLarge(limit)
-          size += chunk.byteLength
-          if (size > reserved) reserve(size - reserved)
-          chunks.push(chunk)
-        }
-        return Buffer.concat(chunks, size)
-      } finally {
-        budget.give(reserved)
+      const finish = (error?: unknown) => {
+        clearTimeout(timer)
+        req.off('data', onData).off('end', onEnd).off('error', finish).off('close', onClose)
+        budget.give(size)
+        if (error === undefined) return resolve(Buffer.concat(chunks, size))
+        // Stop reading what nobody will use; the connection is closed after the reply.
+        req.pause()
+        reject(error)
       }
-    })()
+      const onData = (chunk: Buffer) => {
+        if (size + chunk.byteLength > limit) return finish(tooLarge(limit))
+        if (!budget.take(chunk.byteLength)) {
+          return finish(new HttpError(503, 'BUSY', 'too many uploads are being received at once; retry shortly'))
+        }
+        size += chunk.byteLength
+        chunks.push(chunk)
+        arm()
+      }
+      const onEnd = () => finish()
+      const onClose = () => {
+        if (!req.complete) finish(Object.assign(new Error('the client closed the request'), { code: 'ECONNRESET' }))
+      }
+      req.on('data', onData).on('end', onEnd).on('error', finish).on('close', onClose)
+      arm()
+    })
     return read
   }
 }
@@ -90,8 +119,12 @@ function tooLarge(limit: number): HttpError {
   return new HttpError(413, 'PAYLOAD_TOO_LARGE', `the request body is over ${limit} bytes`)
 }
 
-/** Whether an error only means the client went away (closed the connection mid-request): nothing to log. */
+/**
+ * Whether an error only means the client went away (closed the connection mid-request): nothing to log, no reply.
+ * The host's own refusals (`HttpError`: 413, 503, 408) are never that, even when the body was not read to its end.
+ */
 export function isClientGone(error: unknown, req: IncomingMessage): boolean {
+  if (error instanceof HttpError) return false
   const code = (error as { code?: unknown })?.code
   return code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (req.destroyed && !req.complete)
 }

@@ -3,7 +3,7 @@ import { type Cubby, DEFAULT_WORKSPACE } from '@cubby/core'
 import { Admin } from './admin.js'
 import { errorReply } from './http-errors.js'
 import { badRequest, HttpError, type Plugin, type PluginRequest, type Reply } from './plugin.js'
-import { BodyBudget, bodyReader, decodeSegment, isClientGone, utf8Header } from './request.js'
+import { BodyBudget, bodyReader, decodeSegment, isClientGone, utf8Body, utf8Header } from './request.js'
 import { Router } from './router.js'
 import { sendEvents } from './sse.js'
 
@@ -19,6 +19,8 @@ export interface HostOptions {
   maxBodyBytes?: number
   /** Bytes that the bodies of all requests being read may hold together; past it, uploads get 503. @default 64 MiB */
   maxBufferedBodyBytes?: number
+  /** A request body that sends no bytes for this long gets 408 and its connection closed. @default 10000 */
+  bodyIdleTimeoutMs?: number
   /** Header naming the user (its value is read as UTF-8). @default 'x-user' */
   userHeader?: string
   /** Header naming the workspace (UTF-8). @default 'x-workspace' (absent = the `default` workspace) */
@@ -51,6 +53,7 @@ export function createHost(options: HostOptions): Host {
   const maxBody = options.maxBodyBytes ?? options.cubby.limits.maxValueBytes
   const budget = new BodyBudget(options.maxBufferedBodyBytes ?? 64 * 1024 * 1024)
   const userHeader = options.userHeader ?? 'x-user'
+  const bodyIdleMs = options.bodyIdleTimeoutMs ?? 10_000
   const workspaceHeader = options.workspaceHeader ?? 'x-workspace'
   const log = options.log ?? ((message, error) => console.error(message, error))
   const requests = new Set<AbortController>()
@@ -91,7 +94,7 @@ export function createHost(options: HostOptions): Host {
       if (!match) throw new HttpError(404, 'NOT_FOUND', `no route ${method} ${url.pathname}; GET / lists them`)
       const user = utf8Header(req, userHeader)
       const workspace = utf8Header(req, workspaceHeader)
-      const body = bodyReader(req, maxBody, budget)
+      const body = bodyReader(req, maxBody, budget, bodyIdleMs)
       const request: PluginRequest = {
         method,
         path: match.path,
@@ -102,7 +105,7 @@ export function createHost(options: HostOptions): Host {
         signal,
         body,
         json: async () => {
-          const text = (await body()).toString('utf8')
+          const text = utf8Body(await body())
           try {
             return JSON.parse(text) as unknown
           } catch {

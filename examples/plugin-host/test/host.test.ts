@@ -217,6 +217,21 @@ describe('admin (host level)', () => {
     expect(after.body.plugins.find((p: { id: string }) => p.id === 'todos').users).toBe(todosBefore.users - 1)
   })
 
+  it('counts and deletes users only: a plugin sub-scope named like a user is neither, and stays', async () => {
+    const plugin = cubby.scope('default', 'todos')
+    await plugin.scope('settings').set('own', 'plugin data') // the plugin's own sub-scope, as host code could write
+    await call(`${url}/todos`, { method: 'POST', user: 'settings', json: { title: 'mine' } })
+    const usage = await call(`${url}/admin/usage`, { headers: auth })
+    const todos = usage.body.plugins.find((p: { id: string }) => p.id === 'todos')
+    expect(todos.users).toBe((await plugin.users({ limit: 1000 })).ids.length)
+    expect((await plugin.users({ limit: 1000 })).ids).toContain('settings')
+    const dropped = await call(`${url}/admin/users/settings`, { method: 'DELETE', headers: auth })
+    expect(dropped.body).toMatchObject({ user: 'settings', deletedKeys: { todos: 1 } })
+    expect(await plugin.scope('settings').get('own')).toBe('plugin data')
+    expect((await plugin.users({ limit: 1000 })).ids).not.toContain('settings')
+    await plugin.scope('settings').drop()
+  })
+
   it('needs the token', async () => {
     expect((await call(`${url}/admin/usage`)).status).toBe(403)
     expect((await call(`${url}/admin/usage`, { headers: { authorization: 'Bearer nope' } })).status).toBe(403)

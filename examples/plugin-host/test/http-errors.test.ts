@@ -35,7 +35,7 @@ describe('errorReply', () => {
       const reply = errorReply(error)
       expect(reply.status, error.name).toBe(status)
       expect(reply.expected).toBe(true)
-      expect(reply.body.error.code).toBe((error as { code: string }).code)
+      expect(reply.body.error.code).toBe((error as unknown as { code: string }).code)
     }
     expect(errorReply(new NoContextError('x'), 'x-who').body.error.message).toContain('x-who')
   })

@@ -3,13 +3,14 @@ import { existsSync } from 'node:fs'
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { assertFreshDist } from '@cubby/conformance'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { call, MAIN, START, spawnHost } from './support/host.js'
+import { BUILT_PACKAGES, call, MAIN, START, spawnHost } from './support/host.js'
 import { openSse } from './support/sse.js'
 
 let dir: string
 beforeAll(async () => {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npx turbo run build\` first`)
+  assertFreshDist(BUILT_PACKAGES)
   dir = await mkdtemp(join(tmpdir(), 'cubby-host-'))
 })
 afterAll(() => rm(dir, { recursive: true, force: true }))

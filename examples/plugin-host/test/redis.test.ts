@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs'
 import { startRedis, type TestRedis } from '@cubby/backend-redis/testing'
+import { assertFreshDist } from '@cubby/conformance'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { call, type HostProcess, MAIN, spawnHost } from './support/host.js'
+import { BUILT_PACKAGES, call, type HostProcess, spawnHost } from './support/host.js'
 import { openSse } from './support/sse.js'
 
 let redis: TestRedis
@@ -9,7 +9,7 @@ let a: HostProcess
 let b: HostProcess
 
 beforeAll(async () => {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npx turbo run build\` first`)
+  assertFreshDist(BUILT_PACKAGES)
   redis = await startRedis()
   ;[a, b] = await Promise.all([spawnHost({ CUBBY_URL: redis.url }), spawnHost({ CUBBY_URL: redis.url })])
 })

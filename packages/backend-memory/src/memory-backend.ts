@@ -200,18 +200,6 @@ export class MemoryBackend implements Backend {
     this.watchers.clear()
   }
 
-  /** For tests: the physically stored record of a key, ignoring expiry. */
-  peek(scope: ScopePath, key: string): { value: Uint8Array; expiresAt?: number } | undefined {
-    const rec = this.byId.get(scopeId(scope))?.entries.get(key)
-    if (!rec) return undefined
-    return rec.expiresAt === undefined ? { value: rec.value } : { value: rec.value, expiresAt: rec.expiresAt }
-  }
-
-  /** For tests: how many entries a scope physically holds (expired ones not yet reclaimed included). */
-  physicalCount(scope: ScopePath): number {
-    return this.byId.get(scopeId(scope))?.entries.size ?? 0
-  }
-
   /** Removes every entry whose expiry is due at `now`. */
   reclaim(now: number): void {
     for (let item = this.expiries.popDue(now); item; item = this.expiries.popDue(now)) {
@@ -259,16 +247,6 @@ export class MemoryBackend implements Backend {
       const rec = this.byId.get(item.scopeId)?.entries.get(item.key)
       return rec !== undefined && rec.version === item.version && rec.expiresAt === item.at
     })
-  }
-
-  /** For tests: how many expiry items and index nodes the backend holds (both must stay proportional to live data). */
-  internalSizes(): { expiryItems: number; ttlRecords: number; usageNodes: number; scopes: number } {
-    return {
-      expiryItems: this.expiries.size,
-      ttlRecords: this.ttlRecords,
-      usageNodes: this.usageTree.size,
-      scopes: this.byId.size,
-    }
   }
 
   /** Forgets a scope that no longer holds entries. */
@@ -345,7 +323,8 @@ function outside(key: string, query: ListQuery): boolean {
 
 /** Core passes the same path array for every call through one view, so ids are cached by identity. */
 const ids = new WeakMap<ScopePath, string>()
-function scopeId(path: ScopePath): string {
+/** The internal id of a scope path (exported for the testing entry point only; not re-exported by the index). */
+export function scopeId(path: ScopePath): string {
   let id = ids.get(path)
   if (id === undefined) {
     id = encodeScopePath(path)

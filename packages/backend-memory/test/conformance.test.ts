@@ -1,4 +1,5 @@
 import { MemoryBackend } from '@cubby/backend-memory'
+import { peek, physicalCount } from '@cubby/backend-memory/testing'
 import { runConformance, sharedBackend } from '@cubby/conformance'
 
 await runConformance({
@@ -10,8 +11,8 @@ await runConformance({
       // Another host instance in this process shares the same in-process storage.
       peer: async () => sharedBackend(backend),
       backdoor: {
-        read: async (scope, key) => backend.peek(scope, key),
-        count: async (scope) => backend.physicalCount(scope),
+        read: async (scope, key) => peek(backend, scope, key),
+        count: async (scope) => physicalCount(backend, scope),
       },
     }
   },

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { ExpiryHeap } from '../src/expiry-heap.js'
 import { MemoryBackend } from '../src/memory-backend.js'
 import { SortedKeys } from '../src/sorted-keys.js'
+import { internalSizes } from '../src/testing/index.js'
 
 describe('SortedKeys', () => {
   it('matches a sorted set under random adds and removes (property)', () => {
@@ -90,7 +91,7 @@ describe('memory use stays proportional to live data', () => {
       Array.from({ length: 50 }, (_, i) => [`k${i}`, i] as const),
       { ttl: 86_400_000 },
     )
-    const sizes = backend.internalSizes()
+    const sizes = internalSizes(backend)
     expect(sizes.ttlRecords).toBe(51)
     expect(sizes.expiryItems).toBeLessThanOrEqual(3 * 51 + 64)
     await cubby.close()
@@ -112,7 +113,7 @@ describe('memory use stays proportional to live data', () => {
     expect(await cubby.scope('w').usage()).toMatchObject({ keys: 1 })
     expect((await cubby.scope('w', 'p').scopes()).names).toEqual([])
     // root, w, w/p hold data; nothing else is kept
-    expect(backend.internalSizes()).toMatchObject({ usageNodes: 3, scopes: 1 })
+    expect(internalSizes(backend)).toMatchObject({ usageNodes: 3, scopes: 1 })
     await cubby.scope('w', 'p', 'again').set('k', 1)
     expect(await cubby.scope('w').usage()).toMatchObject({ keys: 2 })
     expect((await cubby.scope('w', 'p').scopes()).names).toEqual(['again'])

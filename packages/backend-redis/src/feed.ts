@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import type { Deadlines } from '@cubby/core/backend'
 import {
   BackendError,
   type ChangeEvent,
@@ -7,7 +8,6 @@ import {
   type WatchSubscription,
 } from '@cubby/core/backend'
 import type { Connection } from './connection.js'
-import type { Deadlines } from './deadline.js'
 import { channelKey, scopeKeys, sequenceKey } from './keys.js'
 import type { Scripts } from './scripts.js'
 

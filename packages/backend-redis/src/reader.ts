@@ -1,6 +1,5 @@
-import type { ListQuery, ScopePath, StoredEntry } from '@cubby/core/backend'
+import type { Deadlines, ListQuery, ScopePath, StoredEntry } from '@cubby/core/backend'
 import type { Arg, Connection } from './connection.js'
-import type { Deadlines } from './deadline.js'
 import { parseEntry } from './entry.js'
 import { timeoutError } from './errors.js'
 import { indexKey, type ScopeKeys, scopeKeys } from './keys.js'

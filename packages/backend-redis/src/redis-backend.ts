@@ -10,13 +10,14 @@ import type {
   WriteRequest,
   WriteResult,
 } from '@cubby/core/backend'
+import { Deadlines } from '@cubby/core/backend'
 import { checkServer } from './checks.js'
 import { connectCluster } from './cluster.js'
 import { bounded, type Connection, connectServer } from './connection.js'
-import { Deadlines } from './deadline.js'
 import { redisError, timeoutError } from './errors.js'
 import { Feed } from './feed.js'
 import { GROUP_DEPTH, scopeKeys } from './keys.js'
+import { ensureLayout, type LayoutReport, type MigrationHooks } from './layout.js'
 import type { ResolvedOptions } from './options.js'
 import { Reader } from './reader.js'
 import { Registry } from './registry.js'
@@ -25,11 +26,25 @@ import { Sweeper } from './sweeper.js'
 import { Tree } from './tree.js'
 import { Writer } from './writer.js'
 
-/** Options for tests, not part of the public API. */
+/** Options for tests, not part of the public API (offered by `@cubby/backend-redis/testing`). */
 export interface InternalOptions {
   /** Run scripts that fail on any key they touch without declaring it. */
   checkKeys?: boolean
+  /** Hooks into the layout migration at open. */
+  migration?: MigrationHooks
 }
+
+/** The private constructor, for `openRedis` (set by the class's static block). */
+let construct: (
+  connection: Connection,
+  options: ResolvedOptions,
+  clock: () => number,
+  timeoutMs: number,
+  scripts: Scripts,
+) => RedisBackend
+
+/** What each backend's open did about the stored layout (read by tests through `/testing`). */
+export const layoutReports = new WeakMap<RedisBackend, LayoutReport>()
 
 /**
  * The Redis backend, for one server or a cluster: Lua scripts make each write atomic in its group's slot, reads are
@@ -101,34 +116,16 @@ export class RedisBackend implements Backend {
   }
 
   /**
-   * Connects, checks the server (Redis >= 7, credentials, eviction policy) and returns a backend; fails with
-   * `BackendError` (or `InvalidConfigError` for an unsuitable server) if that does not work out in time.
+   * Connects, checks the server (Redis >= 7, credentials, eviction policy), migrates a store written before the user
+   * level (README, "Layout migration") and returns a backend; fails with `BackendError` (or `InvalidConfigError`
+   * for an unsuitable server) if that does not work out in time.
    */
-  static async open(
-    options: ResolvedOptions,
-    clock: () => number,
-    timeoutMs: number,
-    internal: InternalOptions = {},
-  ): Promise<RedisBackend> {
-    const state = { opened: false }
-    try {
-      const connection = options.cluster ? await connectCluster(options, state) : await connectServer(options, state)
-      const functions = scripts(internal.checkKeys)
-      try {
-        const ready = async () => {
-          await checkServer(connection, options.where)
-          await loadLibrary(connection, functions.library)
-        }
-        await bounded(ready(), options.connectTimeoutMs, () => {})
-      } catch (error) {
-        connection.close()
-        throw error
-      }
-      state.opened = true
-      return new RedisBackend(connection, options, clock, timeoutMs, functions)
-    } catch (error) {
-      throw redisError(error, options.where)
-    }
+  static open(options: ResolvedOptions, clock: () => number, timeoutMs: number): Promise<RedisBackend> {
+    return openRedis(options, clock, timeoutMs, {})
+  }
+
+  static {
+    construct = (...args) => new RedisBackend(...args)
   }
 
   get(scope: ScopePath, keys: readonly string[], options: { values: boolean; now: number }) {
@@ -197,5 +194,54 @@ export class RedisBackend implements Backend {
     const remove = () => this.calls.delete(call)
     call.then(remove, remove)
     return this.deadlines.bound(call, () => timeoutError(this.options.where, this.deadlines.ms, write))
+  }
+}
+
+/**
+ * Opens a backend (see `RedisBackend.open`), with test options. After the server checks it brings the stored layout
+ * up to date (layout.ts): within the open's time, since core bounds the whole open by `timeoutMs`.
+ */
+export async function openRedis(
+  options: ResolvedOptions,
+  clock: () => number,
+  timeoutMs: number,
+  internal: InternalOptions,
+): Promise<RedisBackend> {
+  const started = Date.now()
+  const state = { opened: false }
+  try {
+    const connection = options.cluster ? await connectCluster(options, state) : await connectServer(options, state)
+    const functions = scripts(internal.checkKeys)
+    let report: LayoutReport
+    const deadlines = new Deadlines(options.commandTimeoutMs)
+    try {
+      const ready = async () => {
+        await checkServer(connection, options.where)
+        await loadLibrary(connection, functions.library)
+      }
+      await bounded(ready(), options.connectTimeoutMs, () => {})
+      report = await ensureLayout({
+        connection,
+        scripts: functions,
+        prefix: options.prefix,
+        standalone: !connection.cluster,
+        where: options.where,
+        // Leave a little of the open's time to say why it failed, before core's own deadline does.
+        deadline: started + Math.floor(timeoutMs * 0.9),
+        bound: (promise) => deadlines.bound(promise, () => timeoutError(options.where, options.commandTimeoutMs, true)),
+        hooks: internal.migration ?? {},
+      })
+    } catch (error) {
+      connection.close()
+      throw error
+    } finally {
+      deadlines.stop()
+    }
+    state.opened = true
+    const backend = construct(connection, options, clock, timeoutMs, functions)
+    layoutReports.set(backend, report)
+    return backend
+  } catch (error) {
+    throw redisError(error, options.where)
   }
 }

@@ -24,7 +24,7 @@ export interface Item {
 }
 
 /** How the reply's records map back to items: a run of plain sets, or one general request. */
-export type Record = { plain: true; items: Item[] } | { plain: false; item: Item }
+export type BatchRecord = { plain: true; items: Item[] } | { plain: false; item: Item }
 
 /** What the write script needs besides the items. */
 export interface BatchContext {
@@ -38,7 +38,7 @@ export interface BatchContext {
 export interface EncodedBatch {
   keys: string[]
   args: Arg[]
-  records: Record[]
+  records: BatchRecord[]
 }
 
 /** No checks, no quotas, only sets: the write script's fast path (`SET … GET`, accounting from what it replaced). */
@@ -87,7 +87,7 @@ export function encodeBatch(ctx: BatchContext, group: string, items: Item[], fla
   const entries: string[] = []
   const body: Arg[] = []
   const values: Buffer[] = []
-  const records: Record[] = []
+  const records: BatchRecord[] = []
   let reserve = 0
   const declare = (scope: ScopeKeys) => {
     if (scopes.has(scope.id)) return

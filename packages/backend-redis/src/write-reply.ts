@@ -1,5 +1,5 @@
 import { incrSum, notANumber, type OpResult, QuotaExceededError, type WriteOp } from '@cubby/core/backend'
-import { type Item, type Record, versionText } from './write-batch.js'
+import { type BatchRecord, type Item, versionText } from './write-batch.js'
 
 /** What the writer must still do for a request the script did not finish. */
 export type FollowUp = 'js' | 'reclaim'
@@ -16,7 +16,11 @@ export interface Reply {
  * Settles the items of a call from the script's reply (format in lua/write.ts): resolves results, rejects refusals,
  * and hands requests that need more work (`incr` in JavaScript, a quota refusal worth a sweep) to `followUp`.
  */
-export function settleReply(raw: unknown, records: Record[], followUp: (item: Item, what: FollowUp) => void): Reply {
+export function settleReply(
+  raw: unknown,
+  records: BatchRecord[],
+  followUp: (item: Item, what: FollowUp) => void,
+): Reply {
   const text = Buffer.isBuffer(raw) ? raw.toString('latin1') : String(raw)
   if (text === 'g') return { register: true, lowered: undefined }
   const bar = text.indexOf('|')

@@ -1,6 +1,6 @@
+import type { Deadlines } from '@cubby/core/backend'
 import { type StoredEntry, UnsupportedError, type WriteRequest, type WriteResult } from '@cubby/core/backend'
 import type { Connection } from './connection.js'
-import type { Deadlines } from './deadline.js'
 import { timeoutError } from './errors.js'
 import { incrInJs } from './incr-js.js'
 import { groupsKey, type ScopeKeys, scopeKeys } from './keys.js'

@@ -25,13 +25,17 @@ describe('key layout', () => {
     expect(await raw.get('app1:{/acme/todo}:e:/acme/todo:title')).toBe(
       `${(await store.getEntry('title'))!.version}||\u0001j"Todos"`,
     )
-    expect(await raw.get('app1:{/acme/todo}:e:/acme/todo/ann:list')).toMatch(
+    // A user lives under the user level '' (an empty segment: `/acme/todo//ann`).
+    expect(await raw.get('app1:{/acme/todo}:e:/acme/todo//ann:list')).toMatch(
       new RegExp(`^${version}\\|\\d+\\|\u0001j\\["milk"\\]$`),
     )
-    expect(await raw.zRange('app1:{/acme/todo}:i:/acme/todo/ann', 0, -1)).toEqual(['list'])
-    expect(await raw.zRange('app1:{/acme/todo}:c:/acme/todo', 0, -1)).toEqual(['ann'])
+    expect(await raw.zRange('app1:{/acme/todo}:i:/acme/todo//ann', 0, -1)).toEqual(['list'])
+    expect(await raw.zRange('app1:{/acme/todo}:c:/acme/todo', 0, -1)).toEqual([''])
+    expect(await raw.zRange('app1:{/acme/todo}:c:/acme/todo/', 0, -1)).toEqual(['ann'])
     expect(await raw.hGetAll('app1:{/acme/todo}:u:/acme/todo')).toMatchObject({ k: '2' })
-    expect(await raw.zRange('app1:{/acme/todo}:x', 0, -1)).toEqual(['/acme/todo/ann:list'])
+    expect(await raw.hGetAll('app1:{/acme/todo}:u:/acme/todo/')).toMatchObject({ k: '1' })
+    expect(await raw.zRange('app1:{/acme/todo}:x', 0, -1)).toEqual(['/acme/todo//ann:list'])
+    expect(await raw.get('app1:layout')).toBe('2')
     expect(await raw.zRange('app1:xg', 0, -1)).toEqual(['/acme/todo'])
     await cubby.close()
   })

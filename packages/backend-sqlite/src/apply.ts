@@ -22,8 +22,20 @@ interface Staged {
   size: number
 }
 
-/** A stored row: [version, expires_at, size] and, when read for incr, the value. */
-type Physical = [number, number | null, number, Buffer?]
+/**
+ * A stored row as the raw statements return it (arrays are cheaper than objects on this hot path): version,
+ * expires_at, size and, when read for incr, the value. Read its fields by name through `COLUMN`.
+ */
+type Physical = [version: number, expiresAt: number | null, size: number, value?: Buffer]
+
+/** Where each field of a `Physical` row is. */
+const COLUMN = { version: 0, expiresAt: 1, size: 2, value: 3 } as const
+
+/** Whether a stored row has not expired at `now`. */
+function isLive(row: Physical, now: number): boolean {
+  const expiresAt = row[COLUMN.expiresAt]
+  return expiresAt === null || expiresAt > now
+}
 
 /** Versions are numbers from the shared counter, in base 36: short, opaque, never repeated. */
 export function toVersion(counter: number): string {
@@ -52,7 +64,7 @@ export function applyWrite(ctx: ApplyContext, tx: Tx, request: WriteRequest): Wr
   const stored = new StoredRows(ctx.statements, existing)
   for (const check of request.checks) {
     const row = stored.live(check.key, now, false)
-    if ((row ? toVersion(row[0]) : null) !== check.version) return { ok: false }
+    if ((row ? toVersion(row[COLUMN.version]) : null) !== check.version) return { ok: false }
   }
   const staged = new Map<string, Staged | undefined>()
   const results: OpResult[] = []
@@ -62,7 +74,12 @@ export function applyWrite(ctx: ApplyContext, tx: Tx, request: WriteRequest): Wr
     if (staged.has(op.key)) before = staged.get(op.key)
     else {
       const row = stored.live(op.key, now, op.type === 'incr')
-      before = row && { value: row[3]!, version: row[0], expiresAt: row[1] ?? undefined, size: row[2] }
+      before = row && {
+        value: row[COLUMN.value]!,
+        version: row[COLUMN.version],
+        expiresAt: row[COLUMN.expiresAt] ?? undefined,
+        size: row[COLUMN.size],
+      }
     }
     if (op.type === 'delete') {
       staged.set(op.key, undefined)
@@ -112,18 +129,28 @@ function setOne(ctx: ApplyContext, tx: Tx, request: WriteRequest, op: Extract<Wr
   let old: Physical | undefined
   if (tx.observed(scope.id)) old = ctx.statements.physical.get(scope.id, op.key)
   else {
-    const first = ctx.statements.physicalFirst.get(tx.watcherCutoff, op.key, scope.id)!
-    tx.observe(scope.ancestors, first[0], first[1], first[2])
-    if (first[3] !== null) old = [first[3], first[4], first[5]!]
+    const [holds, ttl, watched, oldVersion, oldExpiresAt, oldSize] = ctx.statements.physicalFirst.get(
+      tx.watcherCutoff,
+      op.key,
+      scope.id,
+    )!
+    tx.observe(scope.ancestors, holds, ttl, watched)
+    if (oldVersion !== null) old = [oldVersion, oldExpiresAt, oldSize!]
   }
   const version = tx.nextVersion()
   const expiresAt = op.expiresAt ?? null
   ctx.statements.put.run(scope.id, op.key, op.value, version, expiresAt)
   const size = utf8Length(op.key) + op.value.byteLength
-  if (old) tx.addUsage(scope.ancestors, 0, size - old[2], (expiresAt === null ? 0 : 1) - (old[1] === null ? 0 : 1))
+  if (old)
+    tx.addUsage(
+      scope.ancestors,
+      0,
+      size - old[COLUMN.size],
+      (expiresAt === null ? 0 : 1) - (old[COLUMN.expiresAt] === null ? 0 : 1),
+    )
   else tx.addUsage(scope.ancestors, 1, size, expiresAt === null ? 0 : 1)
   tx.log(scope.id, op.key, version)
-  const existed = old !== undefined && (old[1] === null || old[1] > request.now)
+  const existed = old !== undefined && isLive(old, request.now)
   return { ok: true, results: [{ existed, version: toVersion(version) }] }
 }
 
@@ -141,7 +168,7 @@ class StoredRows {
 
   private read(key: string, withValue: boolean): Physical | undefined {
     const known = this.rows.get(key)
-    if (this.rows.has(key) && (!withValue || !known || known[3] !== undefined)) return known
+    if (this.rows.has(key) && (!withValue || !known || known[COLUMN.value] !== undefined)) return known
     const row: Physical | undefined =
       this.scope && (withValue ? this.statements.physicalValue : this.statements.physical).get(this.scope.id, key)
     this.rows.set(key, row)
@@ -151,7 +178,7 @@ class StoredRows {
   /** The row of a key if it is live (absent or expired: undefined). */
   live(key: string, now: number, withValue: boolean): Physical | undefined {
     const row = this.read(key, withValue)
-    if (!row || (row[1] !== null && row[1] <= now)) return undefined
+    if (!row || !isLive(row, now)) return undefined
     return row
   }
 
@@ -160,13 +187,13 @@ class StoredRows {
     const change: Measured = { keys: 0, bytes: 0, expiring: 0, live: { keys: 0, bytes: 0 }, replaced: new Set() }
     for (const [key, row] of staged) {
       const old = this.read(key, false)
-      const oldLive = old !== undefined && (old[1] === null || old[1] > now)
+      const oldLive = old !== undefined && isLive(old, now)
       if (old) change.replaced.add(key)
       change.keys += (row ? 1 : 0) - (old ? 1 : 0)
-      change.bytes += (row?.size ?? 0) - (old?.[2] ?? 0)
-      change.expiring += (row?.expiresAt !== undefined ? 1 : 0) - (old && old[1] !== null ? 1 : 0)
+      change.bytes += (row?.size ?? 0) - (old?.[COLUMN.size] ?? 0)
+      change.expiring += (row?.expiresAt !== undefined ? 1 : 0) - (old && old[COLUMN.expiresAt] !== null ? 1 : 0)
       change.live.keys += (row ? 1 : 0) - (oldLive ? 1 : 0)
-      change.live.bytes += (row?.size ?? 0) - (oldLive ? old[2] : 0)
+      change.live.bytes += (row?.size ?? 0) - (oldLive ? old[COLUMN.size] : 0)
     }
     return change
   }

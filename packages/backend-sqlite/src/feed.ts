@@ -10,7 +10,6 @@ import type Database from 'better-sqlite3'
 import { isBusy } from './errors.js'
 import type { ScopeIds } from './scope-ids.js'
 import type { Statements, Stmt } from './statements.js'
-import { WATCHER_HEARTBEAT_MS, WATCHER_STALE_MS } from './tx.js'
 import type { Writer } from './writer.js'
 
 interface Subscriber {
@@ -19,6 +18,14 @@ interface Subscriber {
   after: number
   sink: WatchSink
 }
+
+/** Watchers refresh their registration this often. */
+export const WATCHER_HEARTBEAT_MS = 5_000
+/**
+ * A registration older than this is ignored: writers stop logging changes for its scopes (`Tx.watcherCutoff`), the
+ * sweep stops keeping changes for it, and a watcher that could not refresh for this long fails its watches.
+ */
+export const WATCHER_STALE_MS = 30_000
 
 const PAGE = 1000
 

@@ -1,5 +1,6 @@
 import { BackendError } from '@cubby/core/backend'
 import type Database from 'better-sqlite3'
+import { migrateToUserLevel } from './user-level-migration.js'
 
 /**
  * The schema, versioned with PRAGMA user_version. Each migration runs once, inside a write transaction, so two
@@ -10,6 +11,7 @@ import type Database from 'better-sqlite3'
  *   ones included until reclaimed), `expiring` the subtree's count of rows with an expiry; all three are updated with
  *   every write for each ancestor. `holds` (keys > 0) and `ttl` (expiring > 0) are flags that change only when a
  *   subtree goes between empty and non-empty, so the partial indexes on them are not touched by ordinary writes.
+ *   A user's scope is `[workspace, plugin, '', user]`: the `''` row under a plugin is its user level (version 3).
  * - `entries`: values as BLOBs, keys as TEXT compared with memcmp (= UTF-8 byte order), clustered by (scope, key).
  * - `changes`: the change log watchers read, written only while some process watches the scope (`watchers`).
  * - The root row of `scopes` (path '') also holds `counter`, the version counter: each connection reserves a block
@@ -54,6 +56,7 @@ const MIGRATIONS: Array<(db: Database.Database) => void> = [
   ) WITHOUT ROWID;
   `),
   migrateToFlags,
+  migrateToUserLevel,
 ]
 
 /**

@@ -69,10 +69,13 @@ export class ScopeOps {
     const row = this.ids.find(scope)
     if (!row) return []
     const names: string[] = []
-    let after = options.after ?? ''
+    let after = options.after
     for (;;) {
       const wanted = options.limit - names.length
-      const candidates = this.statements.children.all(row.id, after, wanted)
+      const candidates =
+        after === undefined
+          ? this.statements.firstChildren.all(row.id, wanted)
+          : this.statements.children.all(row.id, after, wanted)
       for (const child of candidates) {
         after = child.name
         if (

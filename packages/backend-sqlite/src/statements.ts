@@ -51,6 +51,10 @@ export function prepare(db: Database.Database) {
     children: s<[number, string, number], { name: string; id: number; keys: number; expiring: number }>(
       'SELECT name, id, keys, expiring FROM scopes WHERE parent = ? AND holds = 1 AND name > ? ORDER BY name LIMIT ?',
     ),
+    /** The first page of children: `name > ''` would miss the user level, whose name is `''`. */
+    firstChildren: s<[number, number], { name: string; id: number; keys: number; expiring: number }>(
+      'SELECT name, id, keys, expiring FROM scopes WHERE parent = ? AND holds = 1 ORDER BY name LIMIT ?',
+    ),
     /** The scope and every descendant that physically holds rows, parents before children. */
     holdingSubtree: s<[{ id: number }], { id: number; parent: number | null }>(
       `${subtree('holds', 'id, parent')} SELECT id, parent FROM sub`,

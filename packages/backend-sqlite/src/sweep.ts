@@ -1,6 +1,7 @@
+import { WATCHER_STALE_MS } from './feed.js'
 import type { ScopeIds } from './scope-ids.js'
 import type { Statements } from './statements.js'
-import { type Tx, WATCHER_STALE_MS } from './tx.js'
+import type { Tx } from './tx.js'
 import type { Writer } from './writer.js'
 
 /** Rows read per statement round, so one round never builds a large result. */

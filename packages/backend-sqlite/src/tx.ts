@@ -1,10 +1,7 @@
 import type { Usage } from '@cubby/core/backend'
+import { WATCHER_STALE_MS } from './feed.js'
 import type { Statements } from './statements.js'
 import type { Delta, UsageUpdates } from './usage-updates.js'
-
-/** Watchers refresh their registration this often; a registration older than WATCHER_STALE_MS is ignored. */
-export const WATCHER_HEARTBEAT_MS = 5_000
-export const WATCHER_STALE_MS = 30_000
 
 /** Versions a connection reserves from the shared counter at a time. */
 const VERSION_BLOCK = 1024

@@ -81,7 +81,7 @@ export class Writer {
   private readonly savepoint: Database.Statement
   private readonly release: Database.Statement
   private readonly rollbackTo: Database.Statement
-  /** Counts for tests and diagnostics. */
+  /** Counts for tests and diagnostics, read through `@cubby/backend-sqlite/testing` (the writer itself is private). */
   readonly stats = { transactions: 0, jobs: 0, lockWaits: 0, replays: 0 }
 
   constructor(

@@ -85,23 +85,25 @@ function writeV1(file: string, now: number): void {
   db.close()
 }
 
-it('migrates a version-1 file: data, counters, usage() and scopes() survive', async () => {
+it('migrates a version-1 file: data, counters, usage() and scopes() survive; users move to the user level', async () => {
   const now = Date.now()
   const file = join(dir, 'v1.db')
   writeV1(file, now)
   const cubby = await openCubby(`sqlite:${file}`)
   const plugin = cubby.scope('ws', 'plug')
   expect(await plugin.getMany(['shared', 'token'])).toEqual([{ count: 3 }, 'abc'])
-  expect(await plugin.scope('alice').get('todo')).toEqual(['milk', 'eggs'])
-  expect(await plugin.scope('bob').get('cached')).toBeUndefined()
+  expect(await plugin.user('alice').get('todo')).toEqual(['milk', 'eggs'])
+  expect(await plugin.user('bob').get('cached')).toBeUndefined()
+  expect(await plugin.scope('alice').get('todo')).toBeUndefined()
   expect((await cubby.scope('ws').scopes()).names).toEqual(['plug'])
-  expect((await plugin.scopes()).names).toEqual(['alice']) // bob holds only an expired row
+  expect((await plugin.users()).ids).toEqual(['alice']) // bob holds only an expired row
+  expect((await plugin.scopes()).names).toEqual([])
   expect(await plugin.usage()).toMatchObject({ keys: 3 })
   expect(await cubby.scope().usage()).toEqual(await plugin.usage())
 
   const raw = new Database(file, { readonly: true })
   expect(raw.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION)
-  expect(SCHEMA_VERSION).toBe(2)
+  expect(SCHEMA_VERSION).toBe(3)
   expect(inconsistencies(raw)).toEqual([]) // counters, expiry counts and flags all agree with the rows
   const indexes = raw.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL").pluck().all()
   expect(indexes).not.toContain('scopes_holding_data')
@@ -113,9 +115,9 @@ it('migrates a version-1 file: data, counters, usage() and scopes() survive', as
   const after = await plugin.set('shared', { count: 4 })
   expect(after).not.toBe(before)
   expect(['1', '2', '3', '4']).not.toContain(after)
-  await plugin.scope('bob').drop()
-  await plugin.scope('carol').set('x', 1)
-  expect((await plugin.scopes()).names).toEqual(['alice', 'carol'])
+  await plugin.user('bob').drop()
+  await plugin.user('carol').set('x', 1)
+  expect((await plugin.users()).ids).toEqual(['alice', 'carol'])
   await cubby.close()
   const check = new Database(file, { readonly: true })
   expect(inconsistencies(check)).toEqual([])

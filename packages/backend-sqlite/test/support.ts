@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { type Internals, internals } from '@cubby/backend-sqlite/testing'
 import { waitFor as waitUntil } from '@cubby/conformance'
 import { type Cubby, type CubbyOptions, openCubby } from '@cubby/core'
 import type Database from 'better-sqlite3'
@@ -75,14 +76,6 @@ export function waitFor(condition: () => boolean | Promise<boolean>, what: strin
   return waitUntil(condition, what, timeoutMs)
 }
 
-/** What tests read of a backend's insides. */
-export interface Internals {
-  db: Database.Database
-  writer: { stats: { transactions: number; jobs: number; lockWaits: number; replays: number } }
-  sweep: { start(): void } | undefined
-  ids: { byText: { young: Map<string, unknown>; old: Map<string, unknown> } }
-}
-
 /** A cubby on a SqliteBackend the test can look into. `options` are the backend's, `core` openCubby's. */
 export async function openSqlite(
   file: string,
@@ -92,7 +85,7 @@ export async function openSqlite(
   const timeoutMs = core.timeoutMs ?? 10_000
   const backend = new SqliteBackend(resolveOptions(file, options, timeoutMs), core.clock ?? Date.now)
   const cubby = await openCubby({ ...core, backend, timeoutMs })
-  return { cubby, backend, internals: backend as unknown as Internals }
+  return { cubby, backend, internals: internals(backend) }
 }
 
 /** Settles a promise into 'ok' or its error code, for compact assertions. */

@@ -1,6 +1,6 @@
-import { type Cubby, InvalidKeyError, InvalidValueError, type Limits, ValueTooLargeError } from '@cubby/core'
-import type { Backend, WriteOp } from '@cubby/core/backend'
-import { call } from './raw.js'
+import { type Cubby, InvalidValueError } from '@cubby/core'
+import type { WriteOp } from '@cubby/core/backend'
+import { type RawScope, rawScopeAt } from '@cubby/core/raw'
 
 /** Options of `BatchWriter`. */
 export interface BatchWriterOptions {
@@ -23,44 +23,43 @@ export interface WriteStats {
 }
 
 /**
- * Writes encoded entries to a backend in all-or-nothing batches, one scope per batch, each entry with its own
- * expiry. Keys, scopes and value sizes are validated as core would, against the limits of the opened `cubby`
- * (`openCubby({ limits })`, `--option limits=…`), since the backend contract expects valid input; values are written
- * byte for byte. Consecutive entries of one scope share a batch, so a scope-ordered stream (an export) makes few
+ * Writes encoded entries to a cubby through core's raw door (`rawScopeAt`) in all-or-nothing batches, one scope per
+ * batch, each entry with its own expiry. Keys, scopes and value sizes are validated by core, against the limits of
+ * the opened `cubby` (`openCubby({ limits })`, `--option limits=…`), as each entry is added, so a bad entry is refused
+ * before the batch it would have joined is written; values are written byte for byte. Consecutive entries of one scope share a batch, so a scope-ordered stream (an export) makes few
  * round trips.
  */
 export class BatchWriter {
   readonly stats: WriteStats = { written: 0, expired: 0 }
   private path: readonly string[] | undefined
+  private raw: RawScope | undefined
   private ops: (WriteOp & { type: 'set' })[] = []
   private bytes = 0
   private readonly batchSize: number
   private readonly batchBytes: number
-  private readonly limits: Readonly<Limits>
 
   constructor(
     private readonly cubby: Cubby,
-    private readonly backend: Backend,
     private readonly options: BatchWriterOptions = {},
   ) {
-    this.batchSize = options.batchSize ?? 500
+    // A batch is one raw write, which core caps at limits.maxBatchSize operations.
+    this.batchSize = Math.min(options.batchSize ?? 500, cubby.limits.maxBatchSize)
     this.batchBytes = options.batchBytes ?? 8 * 1024 * 1024
-    this.limits = cubby.limits
   }
 
   /** Queues one entry, writing the pending batch first when the scope changes or the batch is full. */
   async add(scope: readonly string[], key: string, value: Uint8Array, expiresAt?: number): Promise<void> {
     if (this.path === undefined || !samePath(this.path, scope)) {
       await this.flush()
-      // cubby.scope validates the segments and depth, and returns a frozen path the backend may cache by identity.
-      this.path = this.cubby.scope(...scope).path
+      // rawScopeAt validates the segments and depth (a user's scope included).
+      this.raw = rawScopeAt(this.cubby, scope)
+      this.path = scope
     }
-    checkKey(key, this.limits.maxKeyBytes)
     if (value.byteLength === 0) throw new InvalidValueError(`value of key ${JSON.stringify(key)} is empty`)
-    if (value.byteLength > this.limits.maxValueBytes) {
-      throw new ValueTooLargeError(key, value.byteLength, this.limits.maxValueBytes)
-    }
-    this.ops.push(expiresAt === undefined ? { type: 'set', key, value } : { type: 'set', key, value, expiresAt })
+    const op: WriteOp & { type: 'set' } =
+      expiresAt === undefined ? { type: 'set', key, value } : { type: 'set', key, value, expiresAt }
+    this.raw!.check({ ops: [op] })
+    this.ops.push(op)
     this.bytes += value.byteLength
     if (this.ops.length >= this.batchSize || this.bytes >= this.batchBytes) await this.flush()
   }
@@ -68,8 +67,7 @@ export class BatchWriter {
   /** Writes whatever is pending. */
   async flush(): Promise<void> {
     if (this.ops.length === 0) return
-    const path = this.path!
-    const now = Date.now()
+    const now = this.raw!.now()
     const live = this.ops.filter((op) => op.expiresAt === undefined || op.expiresAt > now)
     const handled = this.ops.length
     this.stats.expired += handled - live.length
@@ -77,10 +75,8 @@ export class BatchWriter {
     this.bytes = 0
     if (live.length > 0 && this.options.dryRun) this.stats.written += live.length
     else if (live.length > 0) {
-      const result = await call(this.backend, () =>
-        this.backend.write({ scope: path, checks: [], ops: live, quotas: [], now }),
-      )
-      if (!result.ok) throw new Error(`the ${this.backend.name} backend refused an unconditional batch`)
+      const result = await this.raw!.write({ ops: live })
+      if (!result.ok) throw new Error(`the ${this.cubby.backend.name} backend refused an unconditional batch`)
       this.stats.written += live.length
     }
     this.options.onProgress?.(handled)
@@ -89,17 +85,4 @@ export class BatchWriter {
 
 function samePath(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((segment, i) => segment === b[i])
-}
-
-/** The key rules of core (non-empty, well-formed, at most `maxKeyBytes` UTF-8 bytes). */
-function checkKey(key: string, maxKeyBytes: number): void {
-  const problem =
-    key.length === 0
-      ? 'must not be empty'
-      : !key.isWellFormed()
-        ? 'is not well-formed Unicode'
-        : Buffer.byteLength(key, 'utf8') > maxKeyBytes
-          ? `is over ${maxKeyBytes} UTF-8 bytes (limits.maxKeyBytes)`
-          : undefined
-  if (problem) throw new InvalidKeyError(`key ${JSON.stringify(key.slice(0, 40))} ${problem}`)
 }

@@ -1,17 +1,14 @@
 import { type Cubby, DEFAULT_URL, openCubby } from '@cubby/core'
-import { type Backend, type BackendFactory, loadFactory, schemeOf } from '@cubby/core/backend'
 import { assertStoreExists } from './store-url.js'
 
-/** An open store: the `Cubby` for ordinary commands and its raw backend for byte-exact export, import and migrate. */
+/**
+ * An open store. Export, import and migrate move encoded value bytes through `cubby` with core's raw door
+ * (`@cubby/core/raw`), so values round-trip byte for byte, even those of custom types this CLI cannot decode.
+ */
 export interface Connection {
   /** The URL it was opened with. */
   readonly url: string
   readonly cubby: Cubby
-  /**
-   * The backend under `cubby`. Export, import and migrate read and write encoded value bytes through it, so values
-   * round-trip byte for byte, even those of custom types this CLI cannot decode.
-   */
-  readonly backend: Backend
   /** Closes the cubby (and with it the backend). */
   close(): Promise<void>
 }
@@ -30,25 +27,17 @@ export interface ConnectOptions {
 }
 
 /**
- * Opens `url` with `openCubby`, keeping a handle on the backend it creates. The backend package is found the way
- * `openCubby` finds it (`schemeOf` / `loadFactory`), so a bad URL or a missing package is the same
- * `INVALID_CONFIG` error, saying what to install. With `mustExist`, a missing SQLite file is refused first.
+ * Opens `url` with `openCubby` (a bad URL or a missing backend package is its `INVALID_CONFIG` error, saying what to
+ * install). With `mustExist`, a missing SQLite file is refused first.
  */
 export async function connect(url: string, options: ConnectOptions = {}): Promise<Connection> {
   if (options.mustExist) assertStoreExists(url)
-  const factory = await loadFactory(schemeOf(url))
-  let backend: Backend | undefined
-  const capture: BackendFactory = async (init) => {
-    backend = await factory(init)
-    return backend
-  }
   const cubby = await openCubby({
     ...options.backendOptions,
     url,
-    backend: capture,
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
   })
-  return { url, cubby, backend: backend!, close: () => cubby.close() }
+  return { url, cubby, close: () => cubby.close() }
 }
 
 /** The URL to open: `--url`, else `CUBBY_URL`, else the default SQLite file. */

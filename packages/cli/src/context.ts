@@ -34,18 +34,25 @@ export class CommandContext {
    * Opens a store: `url`, else the program's `--url`, else `CUBBY_URL`, else the SQLite default. It is closed when
    * the command ends. A `sqlite:` file that does not exist is refused (`NO_SUCH_STORE`) unless `create` is set:
    * only `set`, `import` and a migrate target may create a store, so a typo never "succeeds" on an empty one.
+   * `options` are `name=value` pairs for this store only (`migrate --from-option/--to-option`), added after the
+   * program's `--option` pairs (which apply to every store), so they win on a shared name.
    */
-  async connect(command: Command, url?: string, { create = false } = {}): Promise<Connection> {
+  async connect(
+    command: Command,
+    url?: string,
+    { create = false, options: own = [] }: { create?: boolean; options?: readonly string[] } = {},
+  ): Promise<Connection> {
     const globals = command.optsWithGlobals<{ url?: string; timeout?: string; option?: string[] }>()
     const options: ConnectOptions = { mustExist: !create }
     if (globals.timeout !== undefined) options.timeoutMs = parsePositiveInt(globals.timeout, '--timeout')
-    if (globals.option !== undefined) options.backendOptions = parseBackendOptions(globals.option)
+    const pairs = [...(globals.option ?? []), ...own]
+    if (pairs.length > 0) options.backendOptions = parseBackendOptions(pairs)
     const target = url ?? resolveUrl(globals.url, this.env)
     let connection: Connection
     try {
       connection = await (this.io.connect ?? connect)(target, options)
     } catch (error) {
-      throw explainOption(error, globals.option ?? [])
+      throw explainOption(error, pairs)
     }
     this.open.add(connection)
     return connection

@@ -1,3 +1,5 @@
+import { legacyToUserLayout } from '@cubby/core/backend'
+
 /**
  * The export format: JSON Lines (UTF-8, one JSON object per line).
  *
@@ -7,10 +9,19 @@
  *    `value` is the base64 of the entry's encoded bytes exactly as Cubby stores them (its codec's format), so every
  *    type round-trips exactly, custom types included. `expiresAt` (epoch ms) is absent for entries without a TTL.
  * 3. A trailer: `{"cubby":"end","entries":N}`. Import checks it, so a truncated file is detected.
+ *
+ * Version 2 (this CLI writes it) stores paths in the user-level layout: a user's scope is `[workspace, plugin, '',
+ * user]`, so in `root` followed by an entry's `scope` an empty segment can stand only at index 2, and it always
+ * means the user level (a plugin's sub-scope is never empty). Version 1, written before the user level, had users at
+ * `[workspace, plugin, user]`, the same path as the plugin's sub-scope of that name; import reads it by mapping
+ * every path with `legacyToUserLayout` (see `legacyEntryScope`), the rule every backend's migration follows.
  */
 
-/** The format version this CLI writes and reads. */
-export const EXPORT_VERSION = 1
+/** The format version this CLI writes. */
+export const EXPORT_VERSION = 2
+
+/** The versions it reads: 1 (paths in the layout before the user level) and 2. */
+export const READABLE_VERSIONS: readonly number[] = [1, 2]
 
 /** The first line of an export. */
 export interface ExportHeader {
@@ -22,7 +33,7 @@ export interface ExportHeader {
   source?: string
   /** ISO time the export started. */
   createdAt?: string
-  /** How `value` is encoded. Always `base64` in version 1. */
+  /** How `value` is encoded. Always `base64`. */
   value: 'base64'
 }
 
@@ -97,9 +108,9 @@ export function parseLine(text: string): ExportLine {
 }
 
 function parseHeader(record: Record<string, unknown>): ExportHeader {
-  if (record.version !== EXPORT_VERSION) {
+  if (!READABLE_VERSIONS.includes(record.version as number)) {
     throw new Error(
-      `is an export of format version ${String(record.version)}; this cubby reads version ${EXPORT_VERSION}`,
+      `is an export of format version ${String(record.version)}; this cubby reads versions ${READABLE_VERSIONS.join(' and ')} (a newer cubby wrote it: upgrade @cubby/cli)`,
     )
   }
   if (record.value !== 'base64') throw new Error('is a header with an unknown value encoding')
@@ -127,4 +138,19 @@ function stringArray(value: unknown, field: string): string[] {
     throw new Error(`has a "${field}" that is not an array of strings`)
   }
   return value as string[]
+}
+
+/**
+ * Where an entry of a version-1 export goes, in the user-level layout: its old absolute path `root ++ scope` mapped
+ * by `legacyToUserLayout`, relative to the mapped root (always a prefix of it). With `legacyRoot` it gives the
+ * mapped root itself: `legacyEntryScope(root, [])` relative to `[]`.
+ */
+export function legacyEntryScope(root: readonly string[], scope: readonly string[]): string[] {
+  const mappedRoot = legacyToUserLayout(root)
+  return legacyToUserLayout([...root, ...scope]).slice(mappedRoot.length)
+}
+
+/** The root of a version-1 export in the user-level layout (a root of 3+ segments names a user or lies in one). */
+export function legacyRoot(root: readonly string[]): string[] {
+  return legacyToUserLayout(root)
 }

@@ -4,12 +4,14 @@ import { registerDelete } from './commands/delete.js'
 import { registerExport } from './commands/export.js'
 import { registerGet } from './commands/get.js'
 import { registerImport } from './commands/import.js'
+import { registerImportKeyv } from './commands/import-keyv.js'
 import { registerList } from './commands/list.js'
 import { registerMigrate } from './commands/migrate.js'
 import { registerScopes } from './commands/scopes.js'
 import { registerServe } from './commands/serve.js'
 import { registerSet } from './commands/set.js'
 import { registerUsage } from './commands/usage.js'
+import { registerUsers } from './commands/users.js'
 import { registerWatch } from './commands/watch.js'
 import { CommandContext } from './context.js'
 import { describeError, EXIT } from './exit-codes.js'
@@ -44,7 +46,8 @@ export function buildProgram(ctx: CommandContext): Command {
       'after',
       `
 Scopes: --scope a/b/c names the path ["a","b","c"]; inside a segment write "/" as %2F and "%" as %25.
---plugin P [--user U] [--workspace W] name the plugin-host scopes [W, P, U] (W defaults to "default").
+--plugin P [--workspace W] names the plugin's scope [W, P] (W defaults to "default"); add --user U for the user's
+scope [W, P, "", U], written W/P//U with --scope: the empty segment is the user level, which no scope name can be.
 
 Exit codes: 0 ok, 1 error, 2 bad usage, 3 key not found (get, delete), 4 verification failed (migrate, import),
 130 interrupted (Ctrl-C), 141 output closed by its reader, 143 stopped by SIGTERM.`,
@@ -55,10 +58,12 @@ Exit codes: 0 ok, 1 error, 2 bad usage, 3 key not found (get, delete), 4 verific
     registerDelete,
     registerList,
     registerScopes,
+    registerUsers,
     registerUsage,
     registerWatch,
     registerExport,
     registerImport,
+    registerImportKeyv,
     registerMigrate,
     registerServe,
   ]) {

@@ -1,9 +1,11 @@
-import { BackendError, CubbyError } from '@cubby/core'
-import type { Backend, ListQuery, ScopePath, StoredEntry } from '@cubby/core/backend'
+import type { Cubby } from '@cubby/core'
+import type { ScopePath, StoredEntry } from '@cubby/core/backend'
+import { type RawListQuery, rawScopeAt } from '@cubby/core/raw'
 
 /**
- * Byte-level access to a backend for export, import, migrate and verify: depth-first scope walks and paged entry
- * reads that hold a bounded number of value bytes at a time, whatever the size of the store and of its values.
+ * Byte-level reads of a cubby for export, migrate and verify, through core's documented door (`@cubby/core/raw`, so
+ * the cubby's closed check, timeout and error mapping apply): depth-first scope walks and paged entry reads that
+ * hold at most a set number of value bytes at a time, whatever the size of the store and of its values.
  */
 
 /** Names per `scopes` page. */
@@ -13,26 +15,15 @@ const PAGE = 1000
 /** Value bytes one read may return at most, unless a reader asks for another bound. */
 export const DEFAULT_FETCH_BYTES = 32 * 1024 * 1024
 
-/** Runs a raw backend call, turning a driver's error into a `BackendError` (what core does for ordinary calls). */
-export async function call<T>(backend: Backend, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run()
-  } catch (error) {
-    if (error instanceof CubbyError) throw error
-    const detail = error instanceof Error ? error.message : String(error)
-    throw new BackendError(`the ${backend.name} backend failed: ${detail}`, { cause: error })
-  }
-}
-
 /** Every scope at or below `root` (`root` first), depth-first, children in UTF-8 byte order. */
-export async function* walkScopes(backend: Backend, root: ScopePath, signal?: AbortSignal): AsyncGenerator<string[]> {
+export async function* walkScopes(cubby: Cubby, root: ScopePath, signal?: AbortSignal): AsyncGenerator<string[]> {
   yield [...root]
+  const raw = rawScopeAt(cubby, root)
   let after: string | undefined
   for (;;) {
     signal?.throwIfAborted()
-    const query = { limit: SCOPE_PAGE, now: Date.now(), ...(after === undefined ? {} : { after }) }
-    const names = await call(backend, () => backend.scopes(root, query))
-    for (const name of names) yield* walkScopes(backend, [...root, name], signal)
+    const names = await raw.scopes({ limit: SCOPE_PAGE, ...(after === undefined ? {} : { after }) })
+    for (const name of names) yield* walkScopes(cubby, [...root, name], signal)
     if (names.length < SCOPE_PAGE) return
     after = names[names.length - 1]
   }
@@ -57,24 +48,22 @@ export interface PageOptions {
  * values, the backend also ends a page once its value bytes reach `fetchBytes`, so whatever mix of sizes the scope
  * holds, one page holds less than `fetchBytes` plus one value, and small values still come 1000 at a time.
  */
-export async function* entryPages(
-  backend: Backend,
-  scope: ScopePath,
-  options: PageOptions,
-): AsyncGenerator<StoredEntry[]> {
+export async function* entryPages(cubby: Cubby, scope: ScopePath, options: PageOptions): AsyncGenerator<StoredEntry[]> {
   const fetchBytes = options.fetchBytes ?? DEFAULT_FETCH_BYTES
+  const raw = rawScopeAt(cubby, scope)
+  const limit = Math.min(PAGE, cubby.limits.maxPageSize)
   let after: string | undefined
   for (;;) {
     options.signal?.throwIfAborted()
-    const query: ListQuery = { reverse: false, limit: PAGE, values: options.values, now: Date.now() }
+    const query: RawListQuery = { reverse: false, limit, values: options.values }
     if (options.values) query.maxBytes = fetchBytes
     if (after !== undefined) query.after = after
-    const rows = await call(backend, () => backend.list(scope, query))
+    const rows = await raw.list(query)
     if (rows.length > 0) yield rows
     let bytes = 0
     for (const row of rows) bytes += row.value?.byteLength ?? 0
     // A short page is the end, unless the byte bound ended it.
-    if (rows.length === 0 || (rows.length < PAGE && !(options.values && bytes >= fetchBytes))) return
+    if (rows.length === 0 || (rows.length < limit && !(options.values && bytes >= fetchBytes))) return
     after = rows[rows.length - 1]!.key
   }
 }

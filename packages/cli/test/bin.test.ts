@@ -3,9 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { assertFreshDist } from '@cubby/conformance'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connect, EXIT } from '../src/index.js'
-import { BIN, runCubby as cubby, startCubby } from './support/spawn.js'
+import { BUILT_PACKAGES, runCubby as cubby, startCubby } from './support/spawn.js'
 
 /** A loopback port nothing listens on. */
 async function closedPort(): Promise<number> {
@@ -30,7 +31,7 @@ async function filledStore(file: string, count: number): Promise<string> {
 
 let dir: string
 beforeAll(async () => {
-  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`npx turbo run build\` first`)
+  assertFreshDist(BUILT_PACKAGES)
   dir = await mkdtemp(join(tmpdir(), 'cubby-bin-'))
 })
 afterAll(() => rm(dir, { recursive: true, force: true }))

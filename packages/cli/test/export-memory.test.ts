@@ -3,8 +3,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Backend, StoredEntry } from '@cubby/core/backend'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Connection, connect, EXIT, exportStore, migrateStore, run } from '../src/index.js'
-import { BACKENDS, memoryBackend, type TestBackend } from './support/backends.js'
+import { type Connection, EXIT, exportStore, migrateStore, run } from '../src/index.js'
+import {
+  BACKENDS,
+  memoryBackend,
+  openCapturing,
+  over,
+  type TestBackend,
+  type TestConnection,
+} from './support/backends.js'
 import { collector } from './support/cli.js'
 import { slowReader } from './support/streams.js'
 
@@ -35,7 +42,7 @@ function measured(backend: Backend): { backend: Backend; maxBytes(): number } {
 describe.each(BACKENDS)('export memory on %s, with small keys first and large values after', (_name, make) => {
   let backend: TestBackend
   let url: string
-  let source: Connection
+  let source: TestConnection
   beforeAll(async () => {
     backend = await make()
     url = await backend.fresh()
@@ -54,7 +61,7 @@ describe.each(BACKENDS)('export memory on %s, with small keys first and large va
     const reads = measured(source.backend)
     const out = slowReader(64 * 1024)
     // A 4 MiB budget: a read ends with the value that reaches it, whatever came before (1 MiB values here).
-    const stats = await exportStore(reads.backend, out, { fetchBytes: 4 * MiB })
+    const stats = await exportStore((await over(reads.backend)).cubby, out, { fetchBytes: 4 * MiB })
     expect(stats).toEqual({ entries: 1040, scopes: 1 })
     expect(out.bytes()).toBeGreaterThan(40 * MiB * 1.33)
     expect(reads.maxBytes()).toBeGreaterThan(MiB) // it did read several large values at once...
@@ -67,7 +74,7 @@ describe.each(BACKENDS)('export memory on %s, with small keys first and large va
     const target = memoryBackend()
     const to = await target.open(await target.fresh())
     const reads = measured(source.backend)
-    const from: Connection = { ...source, backend: reads.backend }
+    const from: Connection = await over(reads.backend)
     const report = await migrateStore(from, to, { fetchBytes: 8 * MiB })
     expect(report.verify).toMatchObject({ matched: 1040, missing: 0, different: 0, extra: 0 })
     expect(reads.maxBytes()).toBeLessThan(8 * MiB + MiB + 64)
@@ -78,7 +85,7 @@ describe.each(BACKENDS)('export memory on %s, with small keys first and large va
 describe('export --out', () => {
   /** A connection whose backend calls `trip` on its second read, to fail or interrupt an export mid-way. */
   async function tripping(trip: () => void): Promise<Connection> {
-    const real = await connect('memory:')
+    const real = await openCapturing('memory:')
     const store = real.cubby.scope('s')
     for (let i = 0; i < 5; i++) await store.scope(`c${i}`).setMany([['k', i]])
     let reads = 0
@@ -87,7 +94,7 @@ describe('export --out', () => {
       if (++reads === 2) trip()
       return real.backend.list(scope, query)
     }
-    return { ...real, backend }
+    return { ...(await over(backend)), close: () => real.close() }
   }
   const backups = async () => (await readdir(dir)).filter((name) => name.startsWith('backup.jsonl')).sort()
 

@@ -2,7 +2,14 @@ import { basename, dirname, join, relative } from 'node:path'
 import type { Backend } from '@cubby/core/backend'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Connection, connect, EXIT } from '../src/index.js'
-import { memoryBackend, redisBackend, sqliteBackend, type TestBackend } from './support/backends.js'
+import {
+  memoryBackend,
+  openCapturing,
+  over,
+  redisBackend,
+  sqliteBackend,
+  type TestBackend,
+} from './support/backends.js'
 import { cli } from './support/cli.js'
 import { DATASET_SIZE, fillDataset, snapshot } from './support/dataset.js'
 
@@ -45,7 +52,7 @@ describe('migrate', () => {
         verify: { matched: DATASET_SIZE, missing: 0, different: 0, extra: 0 },
       })
       const end = await memory.open(third)
-      expect(await snapshot(end.backend)).toEqual(await snapshot(source.backend))
+      expect(await snapshot(end.cubby)).toEqual(await snapshot(source.cubby))
       expect((await end.cubby.scope().usage()).keys).toBe(DATASET_SIZE)
       await source.close()
     } finally {
@@ -60,12 +67,28 @@ describe('migrate', () => {
     const to = await memory.fresh()
     const result = await migrate(from, to)
     expect(result.code, result.stderr).toBe(0)
-    const scopes = (await snapshot(source.backend)).reduce((set, e) => set.add(JSON.stringify(e.scope)), new Set())
+    const scopes = (await snapshot(source.cubby)).reduce((set, e) => set.add(JSON.stringify(e.scope)), new Set())
     expect(result.stdout).toContain(`copied ${DATASET_SIZE} entries in ${scopes.size} scopes`)
     expect(result.stdout).toMatch(new RegExp(`verified ${DATASET_SIZE} entries in \\d+ scopes: all match`))
     const target = await memory.open(to)
-    expect(await snapshot(target.backend)).toEqual(await snapshot(source.backend))
+    expect(await snapshot(target.cubby)).toEqual(await snapshot(source.cubby))
     await source.close()
+  })
+
+  it('--from-option and --to-option give each store its own options (--option applies to both)', async () => {
+    const from = await sqlite.fresh()
+    const source = await sqlite.open(from)
+    await source.cubby.scope('a').set('k', 1)
+    await source.close()
+    const real = (...argv: string[]) => cli(['migrate', '--from', from, '--to', 'memory:', ...argv], { connect })
+    const shared = await real('--option', 'durability=strict')
+    expect(shared.code).toBe(EXIT.USAGE)
+    expect(shared.stderr).toMatch(/durability/)
+    const own = await real('--from-option', 'durability=strict', '--to-option', 'sweepIntervalMs=500', '--json')
+    expect(own.code, own.stderr).toBe(0)
+    expect(JSON.parse(own.stdout)).toMatchObject({ ok: true, read: 1, written: 1 })
+    const swapped = await real('--to-option', 'durability=strict')
+    expect(swapped.code).toBe(EXIT.USAGE)
   })
 
   it('--json reports the counts', async () => {
@@ -126,7 +149,7 @@ describe('migrate', () => {
     await source.cubby.scope('s').setMany(Array.from({ length: 10 }, (_, i) => [`k${i}`, i] as const))
     await source.close()
     // A target whose backend silently drops one key and alters another: what verification must catch.
-    const real = await connect('memory:')
+    const real = await openCapturing('memory:')
     const lossy: Backend = Object.create(real.backend)
     lossy.write = (request) =>
       real.backend.write({
@@ -135,7 +158,7 @@ describe('migrate', () => {
           .filter((op) => op.key !== 'k3')
           .map((op) => (op.key === 'k5' && op.type === 'set' ? { ...op, value: Buffer.from([1, 0x6a, 0x30]) } : op)),
       })
-    const target: Connection = { ...real, backend: lossy }
+    const target: Connection = await over(lossy)
     const result = await cli(['migrate', '--from', from, '--to', 'memory:lossy'], {
       connect: (url, options) => (url === 'memory:lossy' ? Promise.resolve(target) : connect(url, options)),
     })

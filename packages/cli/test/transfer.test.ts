@@ -50,9 +50,9 @@ describe.each(backends)('export -> import on %s', (_name, make) => {
     expect(imported.stdout).toBe(`imported ${DATASET_SIZE} entries into []\n`)
 
     const target = await backend.open(to)
-    const expected = await snapshot(source.backend)
+    const expected = await snapshot(source.cubby)
     expect(expected).toHaveLength(DATASET_SIZE)
-    expect(await snapshot(target.backend)).toEqual(expected)
+    expect(await snapshot(target.cubby)).toEqual(expected)
     // Decoded values are equal too (types preserved: -0, NaN, BigInt, Map, bytes...).
     const values = richValues()
     for (const key of Object.keys(values)) {
@@ -166,6 +166,23 @@ describe('import checks its input', () => {
     expect(await result.store.get('after')).toBeUndefined()
   })
 
+  it('a value whose JSON text does not parse names its line and writes every entry before it', async () => {
+    for (const text of ['{oops', '0x10', '00012', '[1,]', 'NaN']) {
+      const bad = JSON.stringify({
+        scope: ['s'],
+        key: 'bad',
+        value: Buffer.from(`\x01j${text}`, 'latin1').toString('base64'),
+      })
+      const lines = Array.from({ length: 3 }, (_, i) => line(`k${i}`, i))
+      const result = await importText([header, ...lines, bad, line('after', 1)].join('\n'))
+      expect(result.code, text).toBe(EXIT.ERROR)
+      expect(result.stderr, text).toMatch(
+        /^cubby: INVALID_VALUE: standard input line 5: .*; the 3 entries before it were imported; /,
+      )
+      expect((await result.store.usage()).keys, text).toBe(3)
+    }
+  })
+
   it('--dry-run checks the whole file and writes nothing', async () => {
     const good = [header, line('a', 1), line('b', 2), '{"cubby":"end","entries":2}'].join('\n')
     const checked = await importText(good, '--dry-run')
@@ -222,13 +239,13 @@ describe('export', () => {
   })
 
   it('waits for a slow reader: memory stays at about one page, whatever the size', async () => {
-    const { cubby, backend, close } = await connect('memory:')
+    const { cubby, close } = await connect('memory:')
     const store = cubby.scope('big')
     for (let i = 0; i < 20; i++) {
       await store.setMany(Array.from({ length: 1000 }, (_, j) => [`k${i}-${j}`, 'x'.repeat(200)] as const))
     }
     const slow = slowReader(16 * 1024)
-    const stats = await exportStore(backend, slow, {})
+    const stats = await exportStore(cubby, slow, {})
     expect(stats.entries).toBe(20_000)
     expect(slow.bytes()).toBeGreaterThan(20_000 * 200)
     // One page (at most 1000 lines of ~300 bytes) plus the stream's own buffer, never the whole export (~6 MB).
@@ -260,5 +277,16 @@ describe('export', () => {
     await target.close()
     expect((await readFile(file, 'utf8')).split('\n')).toHaveLength(4) // header, entry, trailer, final newline
     await sqlite.close()
+  })
+})
+
+describe('byte-level access goes through core (@cubby/core/raw)', () => {
+  it('export and import of a closed cubby are refused by the engine, not run on a closed backend', async () => {
+    const { cubby, close } = await connect('memory:')
+    await cubby.scope('s').set('k', 1)
+    await close()
+    await expect(exportStore(cubby, new Writable({ write: (_c, _e, done) => done() }))).rejects.toMatchObject({
+      code: 'CLOSED',
+    })
   })
 })

@@ -30,6 +30,7 @@ import { versionsGroup } from './groups/versions.js'
 import { watchGroup } from './groups/watch.js'
 import type { ConformanceTarget } from './target.js'
 
+export { assertFreshDist } from './fresh-dist.js'
 export { type Env, FakeClock, setup, sharedBackend, waitFor } from './harness.js'
 export type { Backdoor, ConformanceHandle, ConformanceTarget } from './target.js'
 

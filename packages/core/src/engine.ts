@@ -1,6 +1,8 @@
 import type { Backend } from './backend/contract.js'
+import { Deadlines } from './backend/deadlines.js'
+import { asCubbyError } from './backend-failure.js'
 import type { Codec } from './codec/codec.js'
-import { asCubbyError, BackendError, ClosedError } from './errors.js'
+import { BackendError, ClosedError } from './errors.js'
 import type { Limits } from './limits.js'
 import type { Quotas } from './quotas.js'
 
@@ -118,67 +120,28 @@ export function withDeadline<T>(
   })
 }
 
-/** A call in flight, failed by the ticker once its deadline passes. */
-interface Pending {
-  deadline: number
-  fail: (error: Error) => void
-  /** What is waited for, when it is not a data call. */
-  what: string | undefined
-}
-
-/** Times out calls of backends that do not bound them themselves, with one timer for all calls. */
+/** Times out calls of backends that do not bound them themselves, on the shared `Deadlines` ticker. */
 class Watchdog {
-  private readonly pending = new Set<Pending>()
-  private ticker: NodeJS.Timeout | undefined
+  private readonly deadlines: Deadlines
 
   constructor(
     private readonly name: string,
     private readonly timeoutMs: number,
-  ) {}
+  ) {
+    this.deadlines = new Deadlines(timeoutMs)
+  }
 
   /** Settles like `promise`, or fails with `BackendError` once `timeoutMs` passed; `what` names the wait. */
   watch<T>(promise: Promise<T>, what?: string): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const entry: Pending = { deadline: Date.now() + this.timeoutMs, fail: reject, what }
-      this.pending.add(entry)
-      this.start()
-      promise.then(
-        (value) => {
-          this.pending.delete(entry)
-          resolve(value)
-        },
-        (error: unknown) => {
-          this.pending.delete(entry)
-          reject(error)
-        },
-      )
-    })
-  }
-
-  private start(): void {
-    if (this.ticker) return
-    const period = Math.max(10, Math.min(1000, Math.floor(this.timeoutMs / 10)))
-    this.ticker = setInterval(() => {
-      const now = Date.now()
-      for (const entry of this.pending) {
-        if (entry.deadline > now) continue
-        this.pending.delete(entry)
-        entry.fail(
-          new BackendError(
-            entry.what === undefined
-              ? `the ${this.name} backend did not answer within ${this.timeoutMs} ms (timeoutMs); ` +
-                  'the outcome of a write is unknown: read before retrying'
-              : `the ${this.name} backend did not finish ${entry.what} within ${this.timeoutMs} ms (timeoutMs)`,
-          ),
-        )
-      }
-      if (this.pending.size === 0) this.stop()
-    }, period)
-    this.ticker.unref()
-  }
-
-  private stop(): void {
-    clearInterval(this.ticker)
-    this.ticker = undefined
+    return this.deadlines.bound(
+      promise,
+      () =>
+        new BackendError(
+          what === undefined
+            ? `the ${this.name} backend did not answer within ${this.timeoutMs} ms (timeoutMs); ` +
+                'the outcome of a write is unknown: read before retrying'
+            : `the ${this.name} backend did not finish ${what} within ${this.timeoutMs} ms (timeoutMs)`,
+        ),
+    )
   }
 }

@@ -195,15 +195,3 @@ export class ForbiddenError extends CubbyError {
     super('FORBIDDEN', message)
   }
 }
-
-/**
- * Wraps anything that is not already a `CubbyError` into a `BackendError` keeping it as `cause`; `who` names what
- * failed, e.g. "the sqlite backend".
- * @internal
- */
-export function asCubbyError(error: unknown, who: string): CubbyError {
-  if (error instanceof CubbyError) return error
-  const detail =
-    error instanceof Error ? error.message : typeof error === 'string' ? error : `a thrown ${typeof error} value`
-  return new BackendError(`${who} failed: ${detail}`, { cause: error })
-}

@@ -1,3 +1,4 @@
+import { describe } from './describe.js'
 import { InvalidKeyError, InvalidScopeError } from './errors.js'
 import { assertStoragePath } from './layout.js'
 
@@ -25,30 +26,16 @@ export function isValidKey(text: unknown, maxBytes: number): text is string {
   return keyProblem(text, maxBytes) === undefined
 }
 
-/**
- * Shortens a string for an error message. Anything else is described by its type only: its own conversions
- * (`toString`, `Symbol.toPrimitive`) are never called, since they may throw or lie.
- */
-function preview(text: unknown): string {
-  if (typeof text !== 'string') {
-    if (typeof text === 'number' || typeof text === 'boolean' || text === null || text === undefined) {
-      return String(text)
-    }
-    return `(a ${typeof text})`
-  }
-  return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text)
-}
-
 /** Throws `InvalidKeyError` unless `key` is a valid key. */
 export function assertKey(key: unknown, maxBytes: number): asserts key is string {
   const problem = keyProblem(key, maxBytes)
-  if (problem) throw new InvalidKeyError(`key ${preview(key)} ${problem}`)
+  if (problem) throw new InvalidKeyError(`key ${describe(key)} ${problem}`)
 }
 
 /** Throws `InvalidScopeError` unless `segment` is a valid scope segment (or user id: `what` names it). */
 export function assertSegment(segment: unknown, maxBytes: number, what = 'scope segment'): asserts segment is string {
   const problem = keyProblem(segment, maxBytes)
-  if (problem) throw new InvalidScopeError(`${what} ${preview(segment)} ${problem}`)
+  if (problem) throw new InvalidScopeError(`${what} ${describe(segment)} ${problem}`)
 }
 
 /**

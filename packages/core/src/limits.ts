@@ -1,3 +1,4 @@
+import { describe } from './describe.js'
 import { InvalidConfigError } from './errors.js'
 
 /** Size and batch limits, enforced by core before anything reaches the backend. */
@@ -27,13 +28,6 @@ export function checkInteger(field: string, value: unknown, min: number, max = N
     throw new InvalidConfigError(field, `must be an integer ${range}, got ${describe(value)}`)
   }
   return value
-}
-
-/** A short description of a value for error messages. */
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
-  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value)
-  return typeof value
 }
 
 /** Merges and validates `limits` options. */

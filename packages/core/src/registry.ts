@@ -9,6 +9,8 @@ const PACKAGES: Readonly<Record<string, string>> = {
   'rediss:': '@cubby/backend-redis',
   'redis+cluster:': '@cubby/backend-redis',
   'rediss+cluster:': '@cubby/backend-redis',
+  'postgres:': '@cubby/backend-postgres',
+  'postgresql:': '@cubby/backend-postgres',
   'cubby+ws:': '@cubby/backend-remote',
   'cubby+wss:': '@cubby/backend-remote',
 }
@@ -19,7 +21,7 @@ export function schemeOf(url: string): string {
   if (!match)
     throw new InvalidConfigError(
       'url',
-      `${JSON.stringify(url)} has no scheme; use memory:, sqlite:PATH or redis://HOST:PORT`,
+      `${JSON.stringify(url)} has no scheme; use memory:, sqlite:PATH, redis://HOST:PORT or postgres://USER@HOST:PORT/DATABASE`,
     )
   const scheme = `${match[1]!.toLowerCase()}:`
   if (!(scheme in PACKAGES)) {

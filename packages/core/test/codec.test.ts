@@ -32,9 +32,12 @@ describe('codec format', () => {
     expect(codec.decode(bytes)).toStrictEqual({ a: new Uint8Array([1, 2, 3]), b: Buffer.from([9]) })
   })
 
-  it('refuses sparse arrays rather than changing them', () => {
+  it('stores a sparse array as its elements: a hole reads back as the undefined it reads as', () => {
     // biome-ignore lint/suspicious/noSparseArray: the point of the test
-    expect(() => codec.encode({ list: [1, , 3] })).toThrow(/sparse array \(a hole\) at value.list\[1\]/)
+    const back = codec.decode(codec.encode({ list: [1, , 3] })) as { list: unknown[] }
+    expect(back.list).toHaveLength(3)
+    expect(back.list[1]).toBeUndefined()
+    expect(back.list).toEqual([1, undefined, 3])
   })
 
   it('refuses data it does not understand instead of guessing', () => {
@@ -135,12 +138,6 @@ describe('codec format', () => {
   })
 
   it('turns errors the value throws while being read into SerializationError', () => {
-    let reads = 0
-    const changing = {
-      get x() {
-        return reads++ === 0 ? 1 : 10n
-      },
-    }
     const throwing = {
       get x(): number {
         throw new TypeError('boom')
@@ -154,7 +151,7 @@ describe('codec format', () => {
         },
       },
     )
-    for (const value of [changing, throwing, trap, { list: [trap] }]) {
+    for (const value of [throwing, trap, { list: [trap] }]) {
       expect(() => codec.encode(value)).toThrow(
         expect.objectContaining({ name: 'SerializationError', code: 'INVALID_VALUE' }),
       )

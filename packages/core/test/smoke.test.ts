@@ -1,5 +1,5 @@
 import { CubbyError, openCubby } from '@cubby/core'
-import { expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 
 it('opens memory: through the registry, sharing one copy of core', async () => {
   const cubby = await openCubby('memory:')
@@ -10,4 +10,11 @@ it('opens memory: through the registry, sharing one copy of core', async () => {
     .catch((e: unknown) => e)
   expect(error).toBeInstanceOf(CubbyError)
   await cubby.close()
+})
+
+describe('the public surface', () => {
+  it('exports no internal helpers (asCubbyError is core-internal)', async () => {
+    const core = await import('../src/index.js')
+    expect(Object.keys(core)).not.toContain('asCubbyError')
+  })
 })

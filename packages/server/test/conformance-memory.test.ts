@@ -1,4 +1,5 @@
 import { MemoryBackend } from '@cubby/backend-memory'
+import { peek, physicalCount } from '@cubby/backend-memory/testing'
 import { runConformance } from '@cubby/conformance'
 import { remoteHandle } from './conformance-support.js'
 
@@ -7,8 +8,8 @@ await runConformance({
   create: async ({ clock }) => {
     const backend = new MemoryBackend({ clock, sweepIntervalMs: 50 })
     return remoteHandle(backend, clock, {
-      read: async (scope, key) => backend.peek(scope, key),
-      count: async (scope) => backend.physicalCount(scope),
+      read: async (scope, key) => peek(backend, scope, key),
+      count: async (scope) => physicalCount(backend, scope),
     })
   },
 })

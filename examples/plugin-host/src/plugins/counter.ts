@@ -1,5 +1,6 @@
 import { store } from '@cubby/core'
 import { badRequest, type Plugin } from '../plugin.js'
+import { utf8Body } from '../request.js'
 
 /**
  * Largest step one request may add: a plain bound on input, answered with a 400 that names it. (A counter that would
@@ -24,12 +25,15 @@ export const counter: Plugin = {
   },
 }
 
-/** `?by=N`, else a JSON body `{"by": N}`, else 1. */
+/** A decimal integer as `?by=` takes it: `5`, `-5`; not `''`, `0x10`, `1e3` or ` 5` (which `Number()` would read). */
+const DECIMAL = /^-?[0-9]{1,10}$/
+
+/** `?by=N` (a decimal integer), else a JSON body `{"by": N}`, else 1. */
 async function readBy(param: string | null, body: () => Promise<Buffer>): Promise<number> {
   let by: unknown = 1
-  if (param !== null) by = Number(param)
+  if (param !== null) by = DECIMAL.test(param) ? Number(param) : Number.NaN
   else {
-    const text = (await body()).toString('utf8').trim()
+    const text = utf8Body(await body()).trim()
     if (text !== '') {
       try {
         by = (JSON.parse(text) as { by?: unknown } | null)?.by ?? 1

@@ -40,7 +40,8 @@ export const files: Plugin = {
       if (bytes.byteLength === 0) throw badRequest('the body is empty; send the file bytes (curl -T file URL)')
       const meta: FileMeta = {
         name,
-        type: String(request.headers['content-type'] ?? 'application/octet-stream'),
+        // No type, or an empty one, is served back as plain bytes (an empty content-type means nothing to a browser).
+        type: request.headers['content-type'] || 'application/octet-stream',
         size: bytes.byteLength,
         uploadedBy: request.user ?? null,
         uploadedAt: new Date(),

@@ -9,6 +9,14 @@ import { samplePlugins } from '../../src/plugins/index.js'
 /** The built entry point that `npm start` runs. */
 export const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url))
 
+/** The packages whose `dist` the built host runs: tests that spawn it check they are built from the current sources. */
+export const BUILT_PACKAGES = [
+  ...['core', 'backend-memory', 'backend-sqlite', 'backend-redis'].map((name) =>
+    fileURLToPath(new URL(`../../../../packages/${name}`, import.meta.url)),
+  ),
+  fileURLToPath(new URL('../..', import.meta.url)),
+]
+
 /** Starts a host in this process on a free loopback port. */
 export async function startHost(cubby: Cubby, options: Partial<HostOptions> = {}) {
   const host = createHost({ cubby, plugins: samplePlugins, log: () => {}, ...options })

@@ -60,7 +60,8 @@ local function levels(E)
   if out then return out end
   out = {}
   local ids, names, n = { [0] = '/' }, {}, 0
-  for seg in string.gmatch(E, '/([^/]+)') do
+  -- Empty segments count: the user level '' sits at depth 3 ('/w/p//u'). The root has none.
+  for seg in string.gmatch(E == '/' and '' or E, '/([^/]*)') do
     n = n + 1
     ids[n] = (n == 1 and '' or ids[n - 1]) .. '/' .. seg
     names[n] = seg

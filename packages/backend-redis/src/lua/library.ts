@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { CALL, HEAD } from './common.js'
 import { EVENTS, PROBE } from './events.js'
 import { CLEAR, HEADERS, PRUNE, RESCHEDULE, SWEEP } from './maintenance.js'
+import { FINISH, LEASE, MOVE } from './migrate.js'
 import { NUMBERS } from './numbers.js'
 import { WRITE, WRITE_DEFS } from './write.js'
 import { GENERAL } from './write-general.js'
@@ -15,6 +16,9 @@ const BODIES = {
   probe: PROBE,
   prune: PRUNE,
   reschedule: RESCHEDULE,
+  move: MOVE,
+  finish: FINISH,
+  lease: LEASE,
 } as const
 
 export type FunctionName = keyof typeof BODIES

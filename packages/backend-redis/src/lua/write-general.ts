@@ -173,11 +173,11 @@ local function general(now, E, flags, nChecks, nOps, nQuotas)
     local key = sub(ek, klen)
     if row then
       if row.entry then
-        setLarge(ek, row.entry, row.exp, versionOf(row))
+        setLarge(ek, row.entry, row.exp, versionOf(row), now)
       else
         local entry = versionOf(row) .. '|' .. (row.exp and format('%d', row.exp) or '') .. '|' .. row.value
         if row.exp then
-          call('SET', ek, entry, 'PXAT', format('%d', row.exp + grace))
+          call('SET', ek, entry, 'PX', nativeTtl(row.exp, now))
         else
           call('SET', ek, entry)
         end

@@ -45,11 +45,18 @@ local function readHead(ek)
   return sub(head, 1, a - 1), exp, total - b, whole, b + 1
 end
 
+-- The native safety expiry of an entry expiring at exp, as a time to live from now (the cubby's clock): Redis counts
+-- it on its own clock, so no skew between the two can make it fire before the logical expiry (an absolute PXAT
+-- would, by however far the server's clock runs ahead).
+local function nativeTtl(exp, now)
+  return format('%d', math.max(exp - now, 0) + grace)
+end
+
 -- Writes a large entry that came whole, with 16 zeros for its version, then puts the version in place: the value
 -- bytes are copied once (into Redis), not concatenated in Lua first.
-local function setLarge(ek, entry, exp, version)
+local function setLarge(ek, entry, exp, version, now)
   if exp then
-    call('SET', ek, entry, 'PXAT', format('%d', exp + grace))
+    call('SET', ek, entry, 'PX', nativeTtl(exp, now))
   else
     call('SET', ek, entry)
   end
@@ -133,12 +140,12 @@ local function plainRun(now, E, count, opsMode, expMode)
         version = format('%016d', counter)
         local _
         _, oldExp, oldSize = readHead(ek)
-        setLarge(ek, entry, exp, version)
+        setLarge(ek, entry, exp, version, now)
       else
         version = format('%d', counter)
         local previous
         if exp then
-          previous = call('SET', ek, version .. '|' .. expText .. '|' .. value, 'PXAT', format('%d', exp + grace), 'GET')
+          previous = call('SET', ek, version .. '|' .. expText .. '|' .. value, 'PX', nativeTtl(exp, now), 'GET')
         else
           previous = call('SET', ek, version .. '||' .. value, 'GET')
         end

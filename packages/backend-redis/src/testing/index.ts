@@ -4,6 +4,8 @@
  * and killed if the test process exits first. Needs `redis-server` and `redis-cli` on the PATH; without them it
  * fails with an install hint.
  */
+
+export { type InternalOptions, layoutReport, type MigrationHooks, openTestBackend } from './backend.js'
 export { startCluster, type TestCluster, type TestClusterOptions } from './cluster.js'
 export { freePort, requireRedis, waitForPing } from './process.js'
 export { startRedis, type TestRedis, type TestRedisOptions } from './server.js'

@@ -1,8 +1,8 @@
-import { RedisBackend } from '@cubby/backend-redis'
 import type { ConformanceTarget } from '@cubby/conformance'
 import { createClient, createCluster, RESP_TYPES } from 'redis'
 import { entryKey, indexKey, scopeKeys } from '../../src/keys.js'
 import { resolveOptions } from '../../src/options.js'
+import { openTestBackend } from '../../src/testing/index.js'
 
 let prefixes = 0
 
@@ -16,7 +16,7 @@ export function conformanceTarget(name: string, url: string, checkKeys = false):
     create: async ({ clock }) => {
       const prefix = `t${process.pid}x${prefixes++}`
       const options = resolveOptions(url, { prefix, sweepIntervalMs: 100 })
-      const open = () => RedisBackend.open(options, clock, 10_000, { checkKeys })
+      const open = () => openTestBackend(url, { prefix, sweepIntervalMs: 100 }, clock, 10_000, { checkKeys })
       const backend = await open()
       const typeMapping = { [RESP_TYPES.BLOB_STRING]: Buffer } as const
       const raw = options.cluster
@@ -34,7 +34,7 @@ export function conformanceTarget(name: string, url: string, checkKeys = false):
         backdoor: {
           read: async (scope, key) => {
             const name = entryKey(scopeKeys(prefix, scope), key)
-            const entry = (await send(name, ['GET', name])) as Buffer | null
+            const entry = (await send(name, ['GET', name])) as unknown as Buffer | null
             if (!entry) return undefined
             const a = entry.indexOf(0x7c)
             const b = entry.indexOf(0x7c, a + 1)

@@ -5,6 +5,7 @@ import { write } from '../io.js'
 import { openOutput } from '../output-file.js'
 import { progressBar } from '../progress.js'
 import { type ScopeFlags, scopeFromFlags } from '../scope-arg.js'
+import { viewAt } from '../scope-view.js'
 import { exportStore } from '../transfer/export.js'
 import { scopeOptions, showPath } from './shared.js'
 
@@ -21,7 +22,7 @@ export function registerExport(program: Command, ctx: CommandContext): void {
     .addHelpText(
       'after',
       `
-Format: a header line {"cubby":"export","version":1,"root":[…],…}, one line per entry
+Format: a header line {"cubby":"export","version":2,"root":[…],…}, one line per entry
 {"scope":[…],"key":"…","value":"<base64 of the stored bytes>","expiresAt":<epoch ms>}, then
 {"cubby":"end","entries":N}. Values, bytes and TTLs are exact; memory stays bounded on any size.
 With --out, the file is written as FILE.tmp-<pid> and renamed over FILE only once complete, so a failed or
@@ -38,13 +39,12 @@ Examples:
       const bar = progressBar(ctx.stderr, 'export', flags.progress && file !== undefined)
       try {
         if (file) {
-          const usage = await connection.cubby
-            .scope(...root)
+          const usage = await viewAt(connection.cubby, root)
             .usage()
             .catch(() => ({ keys: 0 }))
           bar.setTotal(usage.keys)
         }
-        const stats = await exportStore(connection.backend, file?.stream ?? ctx.stdout, {
+        const stats = await exportStore(connection.cubby, file?.stream ?? ctx.stdout, {
           root,
           source: redactUrl(connection.url),
           onProgress: (n) => bar.increment(n),

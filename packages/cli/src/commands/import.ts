@@ -52,7 +52,7 @@ Examples:
       const input: Readable = file === '-' ? ctx.stdin : createReadStream(file)
       const bar = progressBar(ctx.stderr, 'import', flags.progress && size > 0, size, 'bytes')
       try {
-        const stats = await importStore(connection.cubby, connection.backend, input, {
+        const stats = await importStore(connection.cubby, input, {
           root,
           batchSize,
           checkValues: flags.checkValues,

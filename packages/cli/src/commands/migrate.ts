@@ -5,6 +5,7 @@ import { CliError, EXIT, usageError } from '../exit-codes.js'
 import { write } from '../io.js'
 import { progressBar } from '../progress.js'
 import { formatScope, type ScopeFlags, scopeFromFlags } from '../scope-arg.js'
+import { viewAt } from '../scope-view.js'
 import { storeIdentity } from '../store-url.js'
 import { type MigrateReport, migrateStore } from '../transfer/migrate.js'
 import { parsePositiveInt } from '../value-format.js'
@@ -17,7 +18,12 @@ interface MigrateFlags extends ScopeFlags {
   batchSize: string
   progress: boolean
   json?: boolean
+  fromOption: string[]
+  toOption: string[]
 }
+
+/** Collects a repeatable option's values. */
+const collect = (value: string, values: string[] = []) => [...values, value]
 
 /** `cubby migrate --from URL --to URL`: copies between backends with a progress bar, then verifies. */
 export function registerMigrate(program: Command, ctx: CommandContext): void {
@@ -27,6 +33,8 @@ export function registerMigrate(program: Command, ctx: CommandContext): void {
   )
     .requiredOption('--from <url>', 'source store URL')
     .requiredOption('--to <url>', 'target store URL')
+    .option('--from-option <name=value>', 'a backend option for the source only (repeatable)', collect, [])
+    .option('--to-option <name=value>', 'a backend option for the target only (repeatable)', collect, [])
     .option('--overwrite', 'allow a target that already holds data (same keys are replaced, others kept)')
     .option('--batch-size <n>', 'entries per write', '500')
     .option('--no-progress', 'no progress bars (they are only shown on a terminal)')
@@ -38,11 +46,13 @@ Copies scopes depth-first a page at a time (values as stored bytes, TTLs as abso
 then reads both stores again and compares every entry. The source must exist (a missing sqlite: file is refused);
 the target is created if needed. Exits 0 when all match, 4 on any difference (missing, different, or — unless
 --overwrite — extra keys), 1 on errors. Entries that expire during the run are counted, not flagged. Stop writers to
-the source while it runs: changes made meanwhile show up as differences.
+the source while it runs: changes made meanwhile show up as differences. --option applies to both stores; give a
+store its own options with --from-option / --to-option (e.g. a Redis prefix that SQLite does not take).
 
 Examples:
   cubby migrate --from sqlite:./data/cubby.db --to redis://127.0.0.1:6379/0
-  cubby migrate --from redis://old:6379 --to redis://new:6379 --plugin todo`,
+  cubby migrate --from redis://old:6379 --to redis://new:6379 --plugin todo
+  cubby migrate --from sqlite:./data/cubby.db --to redis://127.0.0.1:6379/0 --to-option prefix=app`,
     )
     .action(async (flags: MigrateFlags, command: Command) => {
       const root = scopeFromFlags(flags)
@@ -50,8 +60,8 @@ Examples:
       if (storeIdentity(flags.from!) === storeIdentity(flags.to!)) {
         throw usageError(`--from ${flags.from} and --to ${flags.to} are the same store`)
       }
-      const from = await ctx.connect(command, flags.from)
-      const to = await ctx.connect(command, flags.to, { create: true })
+      const from = await ctx.connect(command, flags.from, { options: flags.fromOption })
+      const to = await ctx.connect(command, flags.to, { create: true, options: flags.toOption })
       if (!flags.overwrite) await assertEmpty(to, root)
       const total = flags.progress ? await countKeys(from, root) : 0
       const copy = progressBar(ctx.stderr, 'copy', flags.progress, total)
@@ -94,7 +104,7 @@ Examples:
 
 /** Refuses a target that holds data under `root`, so that verification compares like with like. */
 async function assertEmpty(to: Connection, root: string[]): Promise<void> {
-  const store = to.cubby.scope(...root)
+  const store = viewAt(to.cubby, root)
   const [page, children] = await Promise.all([store.list({ limit: 1, values: false }), store.scopes({ limit: 1 })])
   if (page.entries.length > 0 || children.names.length > 0) {
     throw new CliError(
@@ -109,7 +119,7 @@ async function assertEmpty(to: Connection, root: string[]): Promise<void> {
 /** Keys under `root`, for the progress bars; 0 (an open-ended bar) when the backend does not track usage. */
 async function countKeys(from: Connection, root: string[]): Promise<number> {
   try {
-    return (await from.cubby.scope(...root).usage()).keys
+    return (await viewAt(from.cubby, root).usage()).keys
   } catch {
     return 0
   }

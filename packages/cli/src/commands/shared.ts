@@ -2,6 +2,7 @@ import type { KVStore } from '@cubby/core'
 import { type Command, Option } from 'commander'
 import type { Connection } from '../connection.js'
 import { type ScopeFlags, scopeFromFlags } from '../scope-arg.js'
+import { viewAt } from '../scope-view.js'
 
 /** Adds `--scope` and the plugin-host shorthands `--workspace`, `--plugin`, `--user` to a command. */
 export function scopeOptions(command: Command, what = 'the scope'): Command {
@@ -9,12 +10,12 @@ export function scopeOptions(command: Command, what = 'the scope'): Command {
     .option('-s, --scope <path>', `${what}: segments joined by "/", with %2F for "/" and %25 for "%" (default: root)`)
     .addOption(new Option('-w, --workspace <name>', 'plugin-host scope: workspace (default: "default")'))
     .addOption(new Option('-p, --plugin <id>', 'plugin-host scope: [workspace, plugin]'))
-    .addOption(new Option('-u, --user <name>', 'plugin-host scope: [workspace, plugin, user]'))
+    .addOption(new Option('-u, --user <id>', "plugin-host scope: the user's scope [workspace, plugin, '', user]"))
 }
 
 /** The store named by a command's scope options. */
 export function storeFor(connection: Connection, flags: ScopeFlags): KVStore {
-  return connection.cubby.scope(...scopeFromFlags(flags))
+  return viewAt(connection.cubby, scopeFromFlags(flags))
 }
 
 /** Whether any scope option was given. */

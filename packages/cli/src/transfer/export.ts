@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream'
-import type { Backend } from '@cubby/core/backend'
+import type { Cubby } from '@cubby/core'
 import { entryLine, headerLine, trailerLine } from '../export-format.js'
 import { write } from '../io.js'
 import { entryPages, walkScopes } from '../raw.js'
@@ -11,7 +11,7 @@ const WRITE_CHUNK = 64 * 1024
 export interface ExportOptions {
   /** The scope to export, with everything below it. @default [] (the whole store) */
   root?: readonly string[]
-  /** Recorded in the header (redact passwords first). @default backend.name */
+  /** Recorded in the header (redact passwords first). @default the cubby's backend name */
   source?: string
   /** Value bytes held in memory at most, per read. @default 33554432 (32 MiB) */
   fetchBytes?: number
@@ -35,7 +35,7 @@ export interface ExportStats {
  * stays bounded however many keys there are and whatever their sizes: less than `fetchBytes` of values plus one value, plus one
  * entry line (a value's base64), plus the stream's own buffer.
  */
-export async function exportStore(backend: Backend, out: Writable, options: ExportOptions = {}): Promise<ExportStats> {
+export async function exportStore(cubby: Cubby, out: Writable, options: ExportOptions = {}): Promise<ExportStats> {
   const root = options.root ?? []
   const stats: ExportStats = { entries: 0, scopes: 0 }
   const pageOptions = {
@@ -43,11 +43,11 @@ export async function exportStore(backend: Backend, out: Writable, options: Expo
     signal: options.signal,
     fetchBytes: options.fetchBytes,
   }
-  await write(out, headerLine(root, options.source ?? backend.name), options.signal)
-  for await (const scope of walkScopes(backend, root, options.signal)) {
+  await write(out, headerLine(root, options.source ?? cubby.backend.name), options.signal)
+  for await (const scope of walkScopes(cubby, root, options.signal)) {
     const relative = scope.slice(root.length)
     let seen = false
-    for await (const page of entryPages(backend, scope, pageOptions)) {
+    for await (const page of entryPages(cubby, scope, pageOptions)) {
       seen = true
       let chunk = ''
       for (const row of page) {

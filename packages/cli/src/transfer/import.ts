@@ -1,9 +1,8 @@
 import type { Readable } from 'node:stream'
 import { Codec, type Cubby, CubbyError } from '@cubby/core'
-import type { Backend } from '@cubby/core/backend'
 import { BatchWriter } from '../batch-writer.js'
 import { CliError, EXIT } from '../exit-codes.js'
-import { type ExportHeader, parseLine } from '../export-format.js'
+import { type ExportHeader, legacyEntryScope, legacyRoot, parseLine } from '../export-format.js'
 import { readLines } from './lines.js'
 
 /** Options of `importStore`. */
@@ -44,20 +43,18 @@ const DATA_CODES = new Set(['INVALID_KEY', 'INVALID_SCOPE', 'INVALID_VALUE', 'VA
  * `expiresAt` has passed are skipped and counted. A missing trailer or a count that disagrees with it fails with
  * exit code 4 after the entries read have been written. A malformed line fails with exit code 1, its line number,
  * and how many entries before it were written (all of them: the pending batch is written first), so what is in the
- * store is exactly the file up to that line. `dryRun` checks everything and writes nothing.
+ * store is exactly the file up to that line. `dryRun` checks everything and writes nothing. A version-1 export
+ * (written before the user level) has its paths mapped with `legacyToUserLayout`: its users land in user scopes.
  */
-export async function importStore(
-  cubby: Cubby,
-  backend: Backend,
-  input: Readable,
-  options: ImportOptions = {},
-): Promise<ImportStats> {
+export async function importStore(cubby: Cubby, input: Readable, options: ImportOptions = {}): Promise<ImportStats> {
   const name = options.name ?? 'input'
   const codec = options.checkValues === false ? undefined : new Codec()
   const dryRun = options.dryRun === true
-  const writer = new BatchWriter(cubby, backend, { batchSize: options.batchSize, dryRun })
+  const writer = new BatchWriter(cubby, { batchSize: options.batchSize, dryRun })
   let header: ExportHeader | undefined
   let root: string[] = []
+  /** A version-1 export: its paths are in the layout before the user level, and are mapped. */
+  let legacy = false
   let entries = 0
   let trailer: number | undefined
   let lineNo = 0
@@ -94,7 +91,8 @@ export async function importStore(
         throw bad(`${detail}; was this written by \`cubby export\`?`)
       }
       header = line.header
-      root = [...(options.root ?? header.root)]
+      legacy = header.version === 1
+      root = [...(options.root ?? (legacy ? legacyRoot(header.root) : header.root))]
       continue
     }
     if (line === undefined) throw await badEntry(problem!)
@@ -107,7 +105,8 @@ export async function importStore(
     entries++
     try {
       codec?.decode(entry.value)
-      await writer.add([...root, ...entry.scope], entry.key, entry.value, entry.expiresAt)
+      const scope = legacy ? legacyEntryScope(header.root, entry.scope) : entry.scope
+      await writer.add([...root, ...scope], entry.key, entry.value, entry.expiresAt)
     } catch (error) {
       if (!(error instanceof CubbyError) || !DATA_CODES.has(error.code)) throw error
       throw await badEntry(`${error.message}${hintFor(error, codec !== undefined)}`, error.code)

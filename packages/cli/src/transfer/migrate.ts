@@ -46,13 +46,13 @@ export async function migrateStore(
 ): Promise<MigrateReport> {
   const root = options.root ?? []
   const { signal } = options
-  const writer = new BatchWriter(to.cubby, to.backend, { batchSize: options.batchSize, onProgress: options.onCopy })
+  const writer = new BatchWriter(to.cubby, { batchSize: options.batchSize, onProgress: options.onCopy })
   let read = 0
   let scopes = 0
   const pages = { values: true, signal, fetchBytes: options.fetchBytes }
-  for await (const scope of walkScopes(from.backend, root, signal)) {
+  for await (const scope of walkScopes(from.cubby, root, signal)) {
     let seen = false
-    for await (const page of entryPages(from.backend, scope, pages)) {
+    for await (const page of entryPages(from.cubby, scope, pages)) {
       seen = true
       read += page.length
       for (const row of page) await writer.add(scope, row.key, row.value!, row.expiresAt)
@@ -61,7 +61,7 @@ export async function migrateStore(
   }
   await writer.flush()
   options.onCopied?.()
-  const verify = await verifyCopy(from.backend, to.backend, {
+  const verify = await verifyCopy(from.cubby, to.cubby, {
     root,
     fetchBytes: options.fetchBytes,
     onProgress: options.onVerify,

@@ -1,5 +1,5 @@
-import { compareKeys } from '@cubby/core'
-import type { Backend, StoredEntry } from '@cubby/core/backend'
+import { type Cubby, compareKeys } from '@cubby/core'
+import type { StoredEntry } from '@cubby/core/backend'
 import { DEFAULT_FETCH_BYTES, entryPages, walkScopes } from '../raw.js'
 
 /** A difference found by `verifyCopy`. */
@@ -46,7 +46,7 @@ export interface VerifyOptions {
  * `fetchBytes` of values). An entry counts as matching when its
  * encoded bytes and `expiresAt` are equal; one whose TTL passes during the comparison is counted as expired.
  */
-export async function verifyCopy(source: Backend, target: Backend, options: VerifyOptions = {}): Promise<VerifyReport> {
+export async function verifyCopy(source: Cubby, target: Cubby, options: VerifyOptions = {}): Promise<VerifyReport> {
   const report: VerifyReport = { matched: 0, scopes: 0, missing: 0, different: 0, extra: 0, expired: 0, examples: [] }
   const maxExamples = options.maxExamples ?? 10
   const note = (scope: string[], key: string, kind: Difference['kind']) => {

@@ -1,9 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { CliIO, Connection } from '../../src/index.js'
+import type { CliIO } from '../../src/index.js'
 import { connect } from '../../src/index.js'
+import { openCapturing, type TestConnection } from './capture.js'
 import { sharedMemory } from './cli.js'
+
+export { openCapturing, over, type TestConnection } from './capture.js'
 
 /** A backend the CLI tests run against: fresh, empty stores by URL, and the `connect` to give the CLI. */
 export interface TestBackend {
@@ -13,7 +16,7 @@ export interface TestBackend {
   /** The `connect` to pass in `CliIO` (memory needs a shared in-process store). */
   connect: NonNullable<CliIO['connect']>
   /** Opens a store by URL for setting up and checking data. */
-  open(url: string): Promise<Connection>
+  open(url: string): Promise<TestConnection>
   close(): Promise<void>
 }
 
@@ -25,7 +28,7 @@ export function memoryBackend(): TestBackend {
     name: 'memory',
     fresh: async () => `memory:m${++n}`,
     connect: memory.connect!,
-    open: (url) => memory.connect!(url, {}),
+    open: (url) => memory.open(url),
     close: () => memory.close(),
   }
 }
@@ -38,7 +41,7 @@ export async function sqliteBackend(): Promise<TestBackend> {
     name: 'sqlite',
     fresh: async () => `sqlite:${join(dir, `s${++n}.db`)}`,
     connect,
-    open: (url) => connect(url),
+    open: (url) => openCapturing(url),
     close: () => rm(dir, { recursive: true, force: true }),
   }
 }
@@ -55,7 +58,7 @@ export async function redisBackend(): Promise<TestBackend> {
       return `${server.url}/${n}`
     },
     connect,
-    open: (url) => connect(url),
+    open: (url) => openCapturing(url),
     close: () => server.stop(),
   }
 }
@@ -73,7 +76,7 @@ export interface TestStore {
   /** The `connect` to give the CLI. */
   connect: NonNullable<CliIO['connect']>
   /** Opened by the test, to set up and check data next to the CLI's own connections. */
-  connection: Connection
+  connection: TestConnection
   /** Removes everything in the store. */
   reset(): Promise<void>
   close(): Promise<void>

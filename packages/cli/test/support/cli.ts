@@ -1,6 +1,7 @@
 import { PassThrough, Readable, Writable } from 'node:stream'
-import type { CliIO, Connection } from '../../src/index.js'
+import type { CliIO } from '../../src/index.js'
 import { connect, run } from '../../src/index.js'
+import { openCapturing, type TestConnection } from './capture.js'
 
 /** What one in-process CLI run produced. */
 export interface CliResult {
@@ -45,20 +46,28 @@ export async function cli(
  */
 export function sharedMemory(): {
   connect: CliIO['connect']
-  get(name: string): Promise<Connection>
+  get(name: string): Promise<TestConnection>
+  /** The shared store `memory:NAME`, as the test's own connection (closing it leaves the store open). */
+  open(url: string): Promise<TestConnection>
   close(): Promise<void>
 } {
-  const stores = new Map<string, Promise<Connection>>()
+  const stores = new Map<string, Promise<TestConnection>>()
   const get = (name: string) => {
     let connection = stores.get(name)
     if (!connection) {
-      connection = connect('memory:')
+      connection = openCapturing('memory:')
       stores.set(name, connection)
     }
     return connection
   }
+  const open = async (url: string) => {
+    const match = /^memory:(\w+)$/.exec(url)
+    if (!match) throw new Error(`not a shared memory store: ${url}`)
+    return { ...(await get(match[1]!)), close: async () => {} }
+  }
   return {
     get,
+    open,
     connect: async (url, options) => {
       const match = /^memory:(\w+)$/.exec(url)
       if (!match) return connect(url, options)

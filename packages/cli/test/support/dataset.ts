@@ -1,5 +1,4 @@
 import type { Cubby } from '@cubby/core'
-import type { Backend } from '@cubby/core/backend'
 import { entryPages, walkScopes } from '../../src/raw.js'
 
 /** Odd scope segments and keys: separators, escapes, NUL, emoji, astral characters, long strings. */
@@ -65,12 +64,12 @@ export async function fillDataset(cubby: Cubby): Promise<void> {
 
 /** Every live entry at or below `root`: scope, key, value bytes (base64) and expiry, in walk order. */
 export async function snapshot(
-  backend: Backend,
+  cubby: Cubby,
   root: string[] = [],
 ): Promise<{ scope: string[]; key: string; value: string; expiresAt?: number }[]> {
   const out: { scope: string[]; key: string; value: string; expiresAt?: number }[] = []
-  for await (const scope of walkScopes(backend, root)) {
-    for await (const page of entryPages(backend, scope, { values: true })) {
+  for await (const scope of walkScopes(cubby, root)) {
+    for await (const page of entryPages(cubby, scope, { values: true })) {
       for (const row of page) {
         const entry = {
           scope: scope.slice(root.length),

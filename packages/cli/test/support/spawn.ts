@@ -4,6 +4,11 @@ import { fileURLToPath } from 'node:url'
 /** The built `cubby` binary. */
 export const BIN = fileURLToPath(new URL('../../dist/bin.js', import.meta.url))
 
+/** The packages whose `dist` the binary runs: tests that spawn it check they are built from the current sources. */
+export const BUILT_PACKAGES = ['core', 'backend-memory', 'backend-sqlite', 'backend-redis', 'cli'].map((name) =>
+  fileURLToPath(new URL(`../../../${name}`, import.meta.url)),
+)
+
 /** A running `cubby` child process whose output is collected as it arrives. */
 export interface CubbyProcess {
   child: ChildProcessWithoutNullStreams

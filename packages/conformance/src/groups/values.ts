@@ -78,6 +78,18 @@ const ROUND_TRIPS: Array<[string, () => unknown, ((got: unknown) => void)?]> = [
     // (`constructor` holds a primitive: toStrictEqual compares `constructor` properties by identity)
     () => ({ '~constructor': 1, '~~prototype': [undefined], constructor: 'c', nested: { prototype: new Set([1]) } }),
   ],
+  [
+    'a getter that changes type between reads, stored as its one read',
+    () => {
+      let reads = 0
+      return {
+        get x() {
+          return reads++ === 0 ? 1 : 10n
+        },
+      }
+    },
+    (got) => expect(got).toStrictEqual({ x: 1 }),
+  ],
   ['a cyclic structure', cyclic, (got) => expect((got as { self: unknown }).self).toBe(got)],
   ['a deeply nested array', () => JSON.parse(`${'['.repeat(500)}1${']'.repeat(500)}`)],
   ['an object with 5000 keys', () => Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`k${i}`, i]))],
@@ -95,17 +107,6 @@ const UNSTORABLE: Array<[string, () => unknown]> = [
   ['a Float64Array', () => new Float64Array([1.5])],
   ['an invalid Date', () => new Date(Number.NaN)],
   ['undefined at the top level', () => undefined],
-  [
-    'a getter that changes type between reads',
-    () => {
-      let reads = 0
-      return {
-        get x() {
-          return reads++ === 0 ? 1 : 10n
-        },
-      }
-    },
-  ],
   [
     'a getter that throws',
     () => ({

@@ -27,4 +27,5 @@ export type {
   WriteRequest,
   WriteResult,
 } from './contract.js'
+export { Deadlines } from './deadlines.js'
 export { incrSum, matchesQuery, notANumber, prefixEnd, quotaCheck } from './helpers.js'

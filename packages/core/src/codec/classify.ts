@@ -1,3 +1,4 @@
+import { article } from '../describe.js'
 import { CubbyError, SerializationError } from '../errors.js'
 import { needsEscape } from './escape.js'
 
@@ -16,6 +17,14 @@ export const MAX_DEPTH = 1000
 /** Longest path shown in an error message; longer ones keep their start and end. */
 const MAX_PATH_CHARS = 200
 
+/** What `snapshot` returns: a copy of the value made of plain data, and how it must be encoded. */
+export interface Snapshot {
+  /** The copy: what the value held when it was read, read once. */
+  value: unknown
+  /** `RICH | HAS_BYTES | NEEDS_ESCAPE` (0 = plain JSON). */
+  flags: number
+}
+
 /** Carries the unstorable thing up the walk; each level adds its path segment (built only on failure). */
 class Unstorable {
   readonly path: string[] = []
@@ -26,14 +35,25 @@ class Unstorable {
 }
 
 /**
- * Walks `value` once and returns `RICH | HAS_BYTES | NEEDS_ESCAPE` flags (0 = plain JSON), or throws
- * `SerializationError` naming the path of the first thing that cannot be stored. Anything the value itself throws
- * while being read (a getter, a Proxy trap) also becomes a `SerializationError`, with the original as `cause`.
+ * Reads `value` once, property by property, into a copy made of plain data (plain objects, arrays, Maps, Sets,
+ * Dates, RegExps; bytes and custom-type instances are kept as they are), and says how the copy must be encoded.
+ * Encoders serialize the copy, never `value` itself, so a getter or Proxy that answers differently on each read
+ * cannot make the stored value differ from what was checked: what is stored is exactly what was read.
+ *
+ * The copy holds what a value's data is, by one rule (the one `JSON.stringify` and `structuredClone` follow): a plain
+ * object is its own enumerable string-keyed properties, an array its elements `0..length-1` (a hole reads as
+ * `undefined` and is stored as such), a Date its time, a RegExp its source and flags, a Map or Set its entries, bytes
+ * their bytes. Nothing else an object carries is part of the value: symbol-keyed and non-enumerable properties, and
+ * named properties on arrays, Dates, Maps, Sets and bytes, are not stored.
+ *
+ * Throws `SerializationError` naming the path of the first thing that cannot be stored. Anything the value itself
+ * throws while being read (a getter, a Proxy trap) also becomes a `SerializationError`, with the original as `cause`.
  */
-export function classify(value: unknown, isCustom: CustomTypeTest | undefined): number {
+export function snapshot(value: unknown, isCustom: CustomTypeTest | undefined): Snapshot {
+  const walker = new Walker(isCustom)
   try {
-    if (isCustom === undefined && isPlainJson(value, 0)) return 0
-    return walk(value, isCustom, [])
+    const copy = walker.copy(value)
+    return { value: copy, flags: walker.flags }
   } catch (error) {
     if (error instanceof Unstorable) {
       throw new SerializationError(
@@ -52,7 +72,7 @@ export function asSerializationError(error: unknown): CubbyError {
       cause: error,
     })
   }
-  const detail = error instanceof Error ? error.message : typeof error
+  const detail = error instanceof Error ? error.message : `it threw ${article(typeof error)}`
   return new SerializationError(
     `cannot serialize the value (${detail}); store plain data (no getters or proxies that throw or change)`,
     { cause: error },
@@ -73,144 +93,147 @@ function describeKey(key: unknown): string {
   return `<${typeof key}>`
 }
 
-/**
- * The fast path: true when `value` is certainly plain JSON that JSON.parse(JSON.stringify(value)) reproduces.
- * It only says yes or "not sure"; anything unusual (special types, holes, undefined, deep nesting that might be a
- * cycle, objects whose constructor is not Object) falls back to the full walk, which decides and explains.
- */
-function isPlainJson(value: unknown, depth: number): boolean {
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return true
-    case 'number':
-      return Number.isFinite(value) && (value !== 0 || 1 / value > 0)
-    case 'object': {
-      if (value === null) return true
-      if (depth > 64) return false
-      if (Array.isArray(value)) {
-        if (Object.getPrototypeOf(value) !== Array.prototype) return false
-        for (let i = 0; i < value.length; i++) {
-          const item: unknown = value[i]
-          if (item === undefined || !isPlainJson(item, depth + 1)) return false
-        }
-        return true
-      }
-      if (Object.getPrototypeOf(value) !== Object.prototype) return false
-      for (const key in value) {
-        const item = (value as Record<string, unknown>)[key]
-        if (item === undefined || !isPlainJson(item, depth + 1)) return false
-      }
-      return true
-    }
-    default:
-      return false
-  }
-}
-
-function walk(value: unknown, isCustom: CustomTypeTest | undefined, stack: object[]): number {
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return 0
-    case 'number':
-      return Number.isFinite(value) && !Object.is(value, -0) ? 0 : RICH
-    case 'bigint':
-    case 'undefined':
-      return RICH
-    case 'function':
-      throw new Unstorable('a function', 'store plain data instead')
-    case 'symbol':
-      throw new Unstorable('a symbol', 'store a string instead')
-  }
-  if (value === null) return 0
-  const object = value as object
-  if (isCustom?.(object)) return RICH
-  if (stack.includes(object)) return RICH // superjson restores cycles
-  if (stack.length >= MAX_DEPTH) throw new Unstorable(`a value nested over ${MAX_DEPTH} levels deep`, 'flatten it')
-  const proto = Object.getPrototypeOf(object)
-  if (proto === Array.prototype) return walkArray(object as unknown[], isCustom, stack)
-  if (proto === Object.prototype || proto === null)
-    return walkRecord(object as Record<string, unknown>, isCustom, stack)
-  if (proto === Uint8Array.prototype || proto === Buffer.prototype) return HAS_BYTES
-  if (proto === Date.prototype) {
-    if (Number.isNaN((object as Date).getTime())) throw new Unstorable('an invalid Date', 'store null or a valid Date')
-    return RICH
-  }
-  if (proto === RegExp.prototype) return RICH
-  if (proto === Map.prototype) return walkMap(object as Map<unknown, unknown>, isCustom, stack)
-  if (proto === Set.prototype) return walkSet(object as Set<unknown>, isCustom, stack)
-  const name = (proto?.constructor as { name?: string } | undefined)?.name || 'an unnamed class'
-  if (ArrayBuffer.isView(object)) throw new Unstorable(`a ${name}`, 'store its bytes as a Uint8Array instead')
-  throw new Unstorable(
-    `an instance of ${name}`,
-    'store plain data, or register a custom type with openCubby({ types })',
-  )
-}
-
 /** Adds `segment` to the path of an `Unstorable` passing through. */
 function tag(error: unknown, segment: string): unknown {
   if (error instanceof Unstorable) error.path.push(segment)
   return error
 }
 
-function walkArray(array: unknown[], isCustom: CustomTypeTest | undefined, stack: object[]): number {
-  stack.push(array)
-  let flags = 0
-  for (let i = 0; i < array.length; i++) {
-    if (!(i in array)) {
-      // superjson drops holes and JSON turns them into null: refuse rather than change the array
-      throw tag(new Unstorable('a sparse array (a hole)', 'fill the holes, e.g. Array.from(array)'), `[${i}]`)
-    }
-    try {
-      flags |= walk(array[i], isCustom, stack)
-    } catch (error) {
-      throw tag(error, `[${i}]`)
-    }
-  }
-  stack.pop()
-  return flags
-}
+/** One walk: the copies made so far (so shared objects and cycles stay shared in the copy) and the flags seen. */
+class Walker {
+  flags = 0
+  /** Original object → its copy, for every object copied (or being copied). */
+  private readonly copies = new Map<object, unknown>()
+  /** The objects being copied, outermost first: meeting one again is a cycle. */
+  private readonly stack: object[] = []
 
-function walkRecord(record: Record<string, unknown>, isCustom: CustomTypeTest | undefined, stack: object[]): number {
-  stack.push(record)
-  let flags = 0
-  for (const key of Object.keys(record)) {
-    if (needsEscape(key)) flags |= NEEDS_ESCAPE
-    try {
-      flags |= walk(record[key], isCustom, stack)
-    } catch (error) {
-      throw tag(error, `.${key}`)
-    }
-  }
-  stack.pop()
-  return flags
-}
+  constructor(private readonly isCustom: CustomTypeTest | undefined) {}
 
-function walkMap(map: Map<unknown, unknown>, isCustom: CustomTypeTest | undefined, stack: object[]): number {
-  stack.push(map)
-  let flags = RICH
-  for (const [key, value] of map) {
-    try {
-      flags |= walk(key, isCustom, stack) | walk(value, isCustom, stack)
-    } catch (error) {
-      throw tag(error, `.get(${describeKey(key)})`)
+  copy(value: unknown): unknown {
+    switch (typeof value) {
+      case 'string':
+      case 'boolean':
+        return value
+      case 'number':
+        if (!Number.isFinite(value) || Object.is(value, -0)) this.flags |= RICH
+        return value
+      case 'bigint':
+      case 'undefined':
+        this.flags |= RICH
+        return value
+      case 'function':
+        throw new Unstorable('a function', 'store plain data instead')
+      case 'symbol':
+        throw new Unstorable('a symbol', 'store a string instead')
     }
+    if (value === null) return null
+    const object = value as object
+    if (this.copies.has(object)) {
+      if (this.stack.includes(object)) this.flags |= RICH // superjson restores cycles
+      return this.copies.get(object)
+    }
+    if (this.isCustom?.(object)) {
+      this.flags |= RICH
+      return object
+    }
+    if (this.stack.length >= MAX_DEPTH) {
+      throw new Unstorable(`a value nested over ${MAX_DEPTH} levels deep`, 'flatten it')
+    }
+    const proto = Object.getPrototypeOf(object)
+    if (proto === Array.prototype) return this.array(object as unknown[])
+    if (proto === Object.prototype || proto === null) return this.record(object as Record<string, unknown>)
+    if (proto === Uint8Array.prototype || proto === Buffer.prototype) {
+      this.flags |= HAS_BYTES
+      return object
+    }
+    if (proto === Date.prototype) {
+      const time = Date.prototype.getTime.call(object)
+      if (Number.isNaN(time)) throw new Unstorable('an invalid Date', 'store null or a valid Date')
+      this.flags |= RICH
+      return this.keep(object, new Date(time))
+    }
+    if (proto === RegExp.prototype) {
+      const regexp = object as RegExp
+      this.flags |= RICH
+      return this.keep(object, new RegExp(regexp.source, regexp.flags))
+    }
+    if (proto === Map.prototype) return this.map(object as Map<unknown, unknown>)
+    if (proto === Set.prototype) return this.set(object as Set<unknown>)
+    const name = (proto?.constructor as { name?: string } | undefined)?.name || 'unnamed class'
+    if (ArrayBuffer.isView(object)) throw new Unstorable(article(name), 'store its bytes as a Uint8Array instead')
+    throw new Unstorable(
+      `an instance of ${name}`,
+      'store plain data, or register a custom type with openCubby({ types })',
+    )
   }
-  stack.pop()
-  return flags
-}
 
-function walkSet(set: Set<unknown>, isCustom: CustomTypeTest | undefined, stack: object[]): number {
-  stack.push(set)
-  let flags = RICH
-  for (const value of set) {
-    try {
-      flags |= walk(value, isCustom, stack)
-    } catch (error) {
-      throw tag(error, '<Set item>')
-    }
+  private keep<T>(original: object, copy: T): T {
+    this.copies.set(original, copy)
+    return copy
   }
-  stack.pop()
-  return flags
+
+  private array(array: unknown[]): unknown[] {
+    const length = array.length
+    const out = this.keep(array, new Array<unknown>(length))
+    this.stack.push(array)
+    for (let i = 0; i < length; i++) {
+      try {
+        out[i] = this.copy(array[i])
+      } catch (error) {
+        throw tag(error, `[${i}]`)
+      }
+    }
+    this.stack.pop()
+    return out
+  }
+
+  private record(record: Record<string, unknown>): Record<string, unknown> {
+    const out = this.keep(record, {} as Record<string, unknown>)
+    this.stack.push(record)
+    for (const key of Object.keys(record)) {
+      if (needsEscape(key)) this.flags |= NEEDS_ESCAPE
+      let item: unknown
+      try {
+        item = this.copy(record[key])
+      } catch (error) {
+        throw tag(error, `.${key}`)
+      }
+      // `__proto__` must become an own property of the copy, never its prototype.
+      if (key === '__proto__')
+        Object.defineProperty(out, key, { value: item, writable: true, enumerable: true, configurable: true })
+      else out[key] = item
+    }
+    this.stack.pop()
+    return out
+  }
+
+  private map(map: Map<unknown, unknown>): Map<unknown, unknown> {
+    const out = this.keep(map, new Map<unknown, unknown>())
+    this.flags |= RICH
+    this.stack.push(map)
+    for (const [key, value] of map) {
+      try {
+        out.set(this.copy(key), this.copy(value))
+      } catch (error) {
+        throw tag(error, `.get(${describeKey(key)})`)
+      }
+    }
+    this.stack.pop()
+    return out
+  }
+
+  private set(set: Set<unknown>): Set<unknown> {
+    const out = this.keep(set, new Set<unknown>())
+    this.flags |= RICH
+    this.stack.push(set)
+    for (const value of set) {
+      try {
+        out.add(this.copy(value))
+      } catch (error) {
+        throw tag(error, '<Set item>')
+      }
+    }
+    this.stack.pop()
+    return out
+  }
 }

@@ -1,6 +1,6 @@
 import { SuperJSON } from 'superjson'
 import { InvalidConfigError, InvalidValueError } from '../errors.js'
-import { asSerializationError, classify, HAS_BYTES, NEEDS_ESCAPE, RICH } from './classify.js'
+import { asSerializationError, HAS_BYTES, NEEDS_ESCAPE, RICH, snapshot } from './classify.js'
 import { escapeKeys, unescapeKeys } from './escape.js'
 import {
   asBuffer,
@@ -88,22 +88,23 @@ export class Codec {
 
   /**
    * Encodes a value, or throws `SerializationError` (also for anything the value throws while being read, such as a
-   * getter or a Proxy trap).
+   * getter or a Proxy trap). The value is read once, into a plain copy (see `snapshot`), and the copy is encoded, so
+   * what is stored is what was checked even if a getter answers differently on each read.
    */
   encode(value: unknown): Buffer {
-    const flags = classify(value, this.isCustom)
+    const { value: copy, flags } = snapshot(value, this.isCustom)
     try {
-      if ((flags & (RICH | HAS_BYTES)) === 0) return Buffer.from(JSON_HEADER + JSON.stringify(value), 'utf8')
-      if (value instanceof Uint8Array) {
-        const out = Buffer.allocUnsafe(3 + value.byteLength)
+      if ((flags & (RICH | HAS_BYTES)) === 0) return Buffer.from(JSON_HEADER + JSON.stringify(copy), 'utf8')
+      if (copy instanceof Uint8Array) {
+        const out = Buffer.allocUnsafe(3 + copy.byteLength)
         out[0] = FORMAT_VERSION
         out[1] = KIND_BYTES
-        out[2] = Buffer.isBuffer(value) ? SUBTYPE_BUFFER : SUBTYPE_UINT8ARRAY
-        out.set(value, 3)
+        out[2] = Buffer.isBuffer(copy) ? SUBTYPE_BUFFER : SUBTYPE_UINT8ARRAY
+        out.set(copy, 3)
         return out
       }
       const escaped = (flags & NEEDS_ESCAPE) !== 0
-      const input = escaped ? escapeKeys(value, this.isCustom) : value
+      const input = escaped ? escapeKeys(copy, this.isCustom) : copy
       if (!(flags & HAS_BYTES)) {
         const header = String.fromCharCode(FORMAT_VERSION, escaped ? KIND_SUPERJSON_ESCAPED : KIND_SUPERJSON)
         return Buffer.from(header + this.superjson.stringify(input), 'utf8')
@@ -124,7 +125,7 @@ export class Codec {
     }
     switch (bytes[1]) {
       case KIND_JSON:
-        return JSON.parse(bytes.toString('utf8', 2))
+        return parseJson(bytes)
       case KIND_SUPERJSON:
         return this.parse(bytes.toString('utf8', 2))
       case KIND_SUPERJSON_ESCAPED:
@@ -205,6 +206,18 @@ export class Codec {
     } finally {
       this.blobs = []
     }
+  }
+}
+
+/** The value of a `j` value's JSON text; text that is not JSON (`{oops`, `0x10`, `[1,]`) is `InvalidValueError`. */
+function parseJson(bytes: Buffer): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8', 2))
+  } catch (error) {
+    throw new InvalidValueError(
+      `stored value is corrupt: its JSON text does not parse (${(error as Error).message}); it was not written by Cubby, or was edited`,
+      { cause: error },
+    )
   }
 }
 

@@ -8,6 +8,7 @@ import type {
   WriteOp,
   WriteResult,
 } from '../backend/contract.js'
+import { describe } from '../describe.js'
 import {
   CubbyError,
   InvalidConfigError,
@@ -17,7 +18,7 @@ import {
   ValueTooLargeError,
 } from '../errors.js'
 import { isValidKey } from '../keys.js'
-import { checkInteger, describe } from '../limits.js'
+import { checkInteger } from '../limits.js'
 import { MAX_EXPIRES_AT, type ScopeContext } from '../store/context.js'
 import { checkBound } from '../store/listing.js'
 
@@ -84,12 +85,7 @@ export class RawScope {
   /** Applies a batch with the cubby's quotas and clock: `{ ok: false }` when a check failed. */
   write(request: RawWrite): Promise<WriteResult> {
     return this.guard(() => {
-      if (this.ctx.path.length === 3 && this.ctx.path[2] === '') {
-        throw new InvalidScopeError('the user level [workspace, plugin, ""] holds no keys; write to a user’s scope')
-      }
-      const checks = this.checks(request.checks ?? [])
-      const ops = this.ops(request.ops)
-      if (ops.length === 0 && checks.length === 0) throw new InvalidConfigError('write.ops', 'must not be empty')
+      const { checks, ops } = this.validate(request)
       const quotas =
         request.quotas === undefined || request.quotas.length === 0
           ? this.ctx.quotaRules
@@ -131,6 +127,25 @@ export class RawScope {
       }
       return { run: (now) => this.ctx.engine.backend.usage(this.ctx.path, now) }
     })
+  }
+
+  /**
+   * Throws what `write(request)` would reject with for malformed input (a bad key, a value over
+   * `limits.maxValueBytes`, a bad expiry, …) without writing anything: for tools that check data before writing it
+   * (`cubby import --dry-run`).
+   */
+  check(request: RawWrite): void {
+    this.validate(request)
+  }
+
+  private validate(request: RawWrite): { checks: WriteCheck[]; ops: WriteOp[] } {
+    if (this.ctx.path.length === 3 && this.ctx.path[2] === '') {
+      throw new InvalidScopeError('the user level [workspace, plugin, ""] holds no keys; write to a user’s scope')
+    }
+    const checks = this.checks(request?.checks ?? [])
+    const ops = this.ops(request?.ops)
+    if (ops.length === 0 && checks.length === 0) throw new InvalidConfigError('write.ops', 'must not be empty')
+    return { checks, ops }
   }
 
   /** Validates synchronously, then runs the backend call through the engine; every failure is a rejection. */

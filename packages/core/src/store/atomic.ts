@@ -1,6 +1,6 @@
 import type { WriteCheck, WriteOp } from '../backend/contract.js'
+import { describe } from '../describe.js'
 import { InvalidConfigError } from '../errors.js'
-import { describe } from '../limits.js'
 import type { AtomicBatch, AtomicResult } from '../types.js'
 import type { ScopeContext } from './context.js'
 

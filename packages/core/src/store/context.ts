@@ -1,8 +1,8 @@
 import type { QuotaRule, ScopePath, WriteCheck, WriteOp, WriteResult } from '../backend/contract.js'
+import { describe } from '../describe.js'
 import type { Engine } from '../engine.js'
 import { InvalidConfigError, SerializationError, UnsupportedError, ValueTooLargeError } from '../errors.js'
 import { assertKey } from '../keys.js'
-import { describe } from '../limits.js'
 import { encodeScopePath } from '../scope-path.js'
 
 /** The latest expiry a TTL may give: the largest time a `Date` can hold (year 275760), well below 2^53. */

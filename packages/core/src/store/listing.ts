@@ -1,8 +1,9 @@
 import type { ListQuery } from '../backend/contract.js'
+import { describe } from '../describe.js'
 import { InvalidConfigError } from '../errors.js'
 import { isValidKey, utf8Length } from '../keys.js'
 import { isPluginPath, USER_LEVEL } from '../layout.js'
-import { checkInteger, describe } from '../limits.js'
+import { checkInteger } from '../limits.js'
 import type {
   Entry,
   IterateOptions,

@@ -1,5 +1,6 @@
 import type { ChangeEvent, WatchSubscription } from '../backend/contract.js'
-import { asCubbyError, InvalidConfigError, UnsupportedError, WatchOverflowError } from '../errors.js'
+import { asCubbyError } from '../backend-failure.js'
+import { InvalidConfigError, UnsupportedError, WatchOverflowError } from '../errors.js'
 import { checkInteger } from '../limits.js'
 import type { Watch, WatchFilter, WatchOptions } from '../types.js'
 import type { ScopeContext } from './context.js'

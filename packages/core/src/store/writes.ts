@@ -1,6 +1,6 @@
 import type { WriteCheck, WriteOp } from '../backend/contract.js'
+import { describe } from '../describe.js'
 import { ConflictError, InvalidConfigError } from '../errors.js'
-import { describe } from '../limits.js'
 import type { DeleteOptions, IncrOptions, SetManyOptions, SetOptions, UpdateOptions } from '../types.js'
 import type { ScopeContext } from './context.js'
 

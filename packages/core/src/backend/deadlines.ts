@@ -1,17 +1,19 @@
-/** Something waiting on Redis, failed by the ticker once its deadline passes. */
-export interface Waiting {
+/** Something in flight, failed by the ticker once its deadline passes. */
+interface Waiting {
   deadline: number
   expire(): void
 }
 
 /**
- * Deadlines for everything in flight, checked by one timer (running only while something waits): a batch of
- * writes or reads costs one Set entry, not a timer or an extra promise per call.
+ * Deadlines for everything a backend (or core, for backends that do not bound their calls) has in flight, checked
+ * by one timer that runs only while something waits: a call costs one Set entry, not a timer or an extra promise.
+ * Every entry waits the same `ms`, so entries expire in the order they were added.
  */
 export class Deadlines {
   private readonly waiting = new Set<Waiting>()
   private ticker: NodeJS.Timeout | undefined
 
+  /** @param ms How long each wait lasts. */
   constructor(readonly ms: number) {}
 
   /** Calls `expire` once `ms` passed, unless `done` (the returned function) is called first. */
@@ -42,6 +44,7 @@ export class Deadlines {
     })
   }
 
+  /** Stops the timer; it starts again with the next wait. Waits in progress expire only once it runs again. */
   stop(): void {
     clearInterval(this.ticker)
     this.ticker = undefined
@@ -50,7 +53,7 @@ export class Deadlines {
   private tick(): void {
     const now = Date.now()
     for (const entry of this.waiting) {
-      if (entry.deadline > now) break // entries are in deadline order: all share `ms`
+      if (entry.deadline > now) break // in deadline order: all share `ms`
       this.waiting.delete(entry)
       entry.expire()
     }

@@ -1,0 +1,218 @@
+import { EventEmitter } from 'node:events'
+import { DEFAULT_LIMITS, InvalidConfigError, type KVStore } from '@cubby/core'
+import { chunks, groupByTtl } from './batches.js'
+
+/** Options of `KeyvCubby`. */
+export interface KeyvCubbyOptions {
+  /**
+   * Most keys per Cubby batch call; larger keyv batches are split into chunks of this size. Pass your cubby's
+   * `cubby.limits.maxBatchSize` when you changed it. @default 10000 (`DEFAULT_LIMITS.maxBatchSize`)
+   */
+  maxBatchSize?: number
+  /**
+   * Also reject the call when it fails, after the `error` event (keyv adapters' convention; set the same option on
+   * `Keyv` to have keyv rethrow too). @default false
+   */
+  throwOnErrors?: boolean
+  /** Entries read per round trip by `iterator()`. @default 100 */
+  pageSize?: number
+}
+
+/**
+ * The marker keyv 5 looks for before it turns on `keyv.iterator`: keyv enables it only for stores whose
+ * `opts.dialect` is one of its own SQL/Redis dialects or whose `opts.url` contains one of their names. KeyvCubby's
+ * iterator works on every Cubby backend (memory included), so its `opts.url` carries `iterator=redis`.
+ */
+export const ITERABLE_URL = 'cubby://keyv?iterator=redis'
+
+/** One keyv entry of `setMany`. */
+export interface KeyvEntry {
+  key: string
+  value: unknown
+  ttl?: number | undefined
+}
+
+/**
+ * A keyv 5 store over a Cubby scope: `new Keyv({ store: new KeyvCubby(cubby.scope('app', 'cache')) })`.
+ *
+ * keyv namespace `ns` lives in the child scope `ns` of the given scope (the scope itself without a namespace), so
+ * `clear()` of one namespace never touches another namespace or the scope's other data. Failures are emitted as
+ * `error` events (keyv forwards them to its own `error` event) and, with `throwOnErrors`, reject the call too; with
+ * no `error` listener at all the call rejects.
+ */
+export class KeyvCubby extends EventEmitter {
+  /** What keyv reads from its store: `dialect` and the `url` that turns on `keyv.iterator` (see `ITERABLE_URL`). */
+  opts: { dialect: 'cubby'; url: string; [option: string]: unknown }
+  /** Set by keyv to its namespace; picks the child scope. @default undefined (the scope itself) */
+  namespace: string | undefined
+  /** See `KeyvCubbyOptions.throwOnErrors`. */
+  throwOnErrors: boolean
+  private readonly maxBatchSize: number
+  private readonly pageSize: number
+  private cached: { namespace: string | undefined; scope: KVStore } | undefined
+
+  /** Wraps `scope`; keyv namespaces become its child scopes. */
+  constructor(
+    readonly scope: KVStore,
+    options: KeyvCubbyOptions = {},
+  ) {
+    super()
+    this.opts = { dialect: 'cubby', url: ITERABLE_URL }
+    this.throwOnErrors = options.throwOnErrors ?? false
+    this.maxBatchSize = positive('maxBatchSize', options.maxBatchSize ?? DEFAULT_LIMITS.maxBatchSize)
+    this.pageSize = positive('pageSize', options.pageSize ?? 100)
+  }
+
+  /** The stored value (keyv's serialized string), or undefined. */
+  async get(key: string): Promise<unknown> {
+    return this.guard(undefined, () => this.target().get(this.unprefix(key)))
+  }
+
+  /** The stored values of `keys`, in order; chunked by `maxBatchSize`. */
+  async getMany(keys: string[]): Promise<unknown[]> {
+    return this.guard([], async () => {
+      const scope = this.target()
+      const out: unknown[] = []
+      for (const part of chunks(keys, this.maxBatchSize))
+        out.push(...(await scope.getMany(part.map((k) => this.unprefix(k)))))
+      return out
+    })
+  }
+
+  /** Stores `value`; `ttl` in milliseconds (keyv's unit, Cubby's too). Resolves true, or false after `error`. */
+  async set(key: string, value: unknown, ttl?: number): Promise<boolean> {
+    return this.guard(false, async () => {
+      await this.target().set(this.unprefix(key), value, ttl ? { ttl } : undefined)
+      return true
+    })
+  }
+
+  /**
+   * Stores every entry: one Cubby `setMany` per TTL and `maxBatchSize` chunk. Each chunk is all-or-nothing; the
+   * result says per entry whether it was written.
+   */
+  async setMany(entries: KeyvEntry[]): Promise<boolean[]> {
+    const results: boolean[] = entries.map(() => false)
+    await this.guard(undefined, async () => {
+      const scope = this.target()
+      for (const [ttl, group] of groupByTtl(entries)) {
+        for (const part of chunks(group, this.maxBatchSize)) {
+          await scope.setMany(
+            part.map(({ entry }) => [this.unprefix(entry.key), entry.value] as const),
+            ttl ? { ttl } : undefined,
+          )
+          for (const { index } of part) results[index] = true
+        }
+      }
+    })
+    return results
+  }
+
+  /** Whether `key` holds a live value. */
+  async has(key: string): Promise<boolean> {
+    return this.guard(false, () => this.target().has(this.unprefix(key)))
+  }
+
+  /** Whether each of `keys` holds a live value. */
+  async hasMany(keys: string[]): Promise<boolean[]> {
+    return this.guard(
+      keys.map(() => false),
+      async () => {
+        const scope = this.target()
+        return Promise.all(keys.map((key) => scope.has(this.unprefix(key))))
+      },
+    )
+  }
+
+  /** Resolves to whether `key` was removed. */
+  async delete(key: string): Promise<boolean> {
+    return this.guard(false, () => this.target().delete(this.unprefix(key)))
+  }
+
+  /** Resolves to whether anything was removed; chunked by `maxBatchSize`. */
+  async deleteMany(keys: string[]): Promise<boolean> {
+    return this.guard(false, async () => {
+      const scope = this.target()
+      let removed = 0
+      for (const part of chunks(keys, this.maxBatchSize))
+        removed += await scope.deleteMany(part.map((k) => this.unprefix(k)))
+      return removed > 0
+    })
+  }
+
+  /** Removes the current namespace's keys: its scope's own keys, never another namespace's or child scopes'. */
+  async clear(): Promise<void> {
+    await this.guard(undefined, async () => {
+      await this.target().clear()
+    })
+  }
+
+  /**
+   * Every live entry of the namespace in key order, as `[prefixedKey, storedValue]` (what keyv's iterator expects),
+   * paged by key.
+   */
+  async *iterator(namespace?: string): AsyncGenerator<[string, unknown], void> {
+    const ns = namespace ?? this.namespace
+    const scope = this.scopeOf(ns)
+    const prefix = ns ? `${ns}:` : ''
+    const entries = scope.entries({ pageSize: this.pageSize })
+    while (true) {
+      let next: IteratorResult<{ key: string; value: unknown }>
+      try {
+        next = await entries.next()
+      } catch (error) {
+        this.report(error)
+        if (this.throwOnErrors) throw error
+        return
+      }
+      if (next.done) return
+      yield [prefix + next.value.key, next.value.value]
+    }
+  }
+
+  /** Nothing to release: the cubby belongs to its owner, who closes it. */
+  async disconnect(): Promise<void> {}
+
+  /** The scope of the current namespace. */
+  private target(): KVStore {
+    return this.scopeOf(this.namespace)
+  }
+
+  private scopeOf(namespace: string | undefined): KVStore {
+    const cached = this.cached
+    if (cached && cached.namespace === namespace) return cached.scope
+    const scope = namespace ? this.scope.scope(namespace) : this.scope
+    this.cached = { namespace, scope }
+    return scope
+  }
+
+  /** keyv prefixes keys with `namespace:`; the namespace is the scope here, so the prefix goes. */
+  private unprefix(key: string): string {
+    const ns = this.namespace
+    return ns && typeof key === 'string' && key.startsWith(`${ns}:`) ? key.slice(ns.length + 1) : key
+  }
+
+  /** Runs `fn`; on failure emits `error`, then rethrows with `throwOnErrors`, else resolves to `failed`. */
+  private async guard<T>(failed: T, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn()
+    } catch (error) {
+      this.report(error)
+      if (this.throwOnErrors) throw error
+      return failed
+    }
+  }
+
+  /** Emits `error`; with no listener at all, Node's EventEmitter throws it, so the call rejects. */
+  private report(error: unknown): void {
+    this.emit('error', error)
+  }
+}
+
+/** Checks an integer option >= 1, or throws `InvalidConfigError` naming it. */
+function positive(field: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new InvalidConfigError(`KeyvCubby ${field}`, `must be an integer >= 1, got ${String(value)}`)
+  }
+  return value
+}
