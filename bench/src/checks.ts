@@ -32,6 +32,8 @@ export function evaluate(
     add(`redis sequential set vs raw (${shape})`, ratio('redis', shape, 'seq-set', 'raw driver'), 0.9)
     add(`redis Promise.all get vs keyv (${shape})`, ratio('redis', shape, 'par-get', 'keyv'), 2)
     add(`redis Promise.all set vs keyv (${shape})`, ratio('redis', shape, 'par-set', 'keyv'), 2)
+    add(`remote Promise.all get vs raw redis (${shape})`, ratio('remote', shape, 'par-get', 'raw driver'), 0.3)
+    add(`remote sequential get vs raw redis (${shape})`, ratio('remote', shape, 'seq-get', 'raw driver'), 0.5)
     add(`postgres get vs raw (${shape})`, ratio('postgres', shape, 'seq-get', 'raw driver'), 0.7)
     add(
       `postgres Promise.all set vs raw sequential auto-commit (${shape})`,

@@ -3,12 +3,15 @@ import { randomBytes } from 'node:crypto'
 import { openCubby } from '@cubby/core'
 import type { Target } from './target.js'
 
-/** The server process: `@cubby/server` on an in-memory cubby, loopback, free port; prints "ready PORT". */
+/**
+ * The server process: `@cubby/server` on an in-memory cubby, loopback, free port; prints "ready PORT". Frames up to
+ * 256 MiB, so the set-many workload's single batch (n values) fits in one request.
+ */
 const SERVER = `
 import { openCubby } from '@cubby/core'
 import { createCubbyServer } from '@cubby/server'
 const cubby = await openCubby('memory:')
-const server = createCubbyServer({ cubby, keys: { keys: [{ kid: 'b', secret: Buffer.from(process.env.SECRET, 'hex') }] } })
+const server = createCubbyServer({ cubby, keys: { keys: [{ kid: 'b', secret: Buffer.from(process.env.SECRET, 'hex') }] }, maxFrameBytes: 256 << 20 })
 const { port } = await server.listen(0)
 process.stdout.write('ready ' + port + '\\n')
 `
@@ -60,7 +63,7 @@ export async function remoteTarget(server: RemoteServer): Promise<Target> {
   const cubby = await openCubby({ url: server.url, token: server.token })
   const { store } = cubby.stores({ workspace: 'bench', plugin: 'remote' })
   return {
-    name: 'cubby remote',
+    name: 'cubby',
     set: async (key, value) => {
       await store.set(key, value)
     },

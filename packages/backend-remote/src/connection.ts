@@ -121,7 +121,11 @@ export class Connection {
     const frame = w.finish()
     const limit = this.hello?.maxFrameBytes
     if (limit !== undefined && frame.byteLength > limit) {
-      return Promise.reject(new ValueTooLargeError('(request)', frame.byteLength, limit))
+      const error = new ValueTooLargeError('(request)', frame.byteLength, limit)
+      error.message =
+        `this request is ${frame.byteLength} bytes on the wire, over the server's maxFrameBytes of ${limit}; ` +
+        'write fewer or smaller values per batch, or raise maxFrameBytes on the server'
+      return Promise.reject(error)
     }
     return new Promise<FrameReader>((resolve, reject) => {
       this.pending.set(id, {
@@ -290,7 +294,6 @@ export class Connection {
   /** The socket closed after it was open: fail what was sent, keep what was not for the next socket. */
   private lost(): void {
     this.socket = undefined
-    this.hello = this.hello // limits stay known for frame checks
     this.inFlight = 0
     for (const [id, entry] of this.pending) {
       if (!entry.sent) continue

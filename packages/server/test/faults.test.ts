@@ -96,6 +96,7 @@ describe('faults', () => {
     })
     const sockets: Socket[] = []
     const sockets2: WebSocket[] = []
+    let greeted = 0
     onTestFinished(() => {
       for (const socket of sockets) socket.destroy()
       for (const ws of sockets2) ws.terminate()
@@ -111,9 +112,11 @@ describe('faults', () => {
     for (let i = 0; i < 50; i++) {
       const ws = new WebSocket(`ws://127.0.0.1:${port}`, SUBPROTOCOL)
       ws.on('error', () => {})
+      ws.once('message', () => greeted++) // HELLO: the server accepted it
       sockets2.push(ws)
     }
-    await waitFor(() => server.connectionCount >= 50, 'the idle WebSocket connections')
+    // Counted on the client side: under load the first ones may already be closed by the auth timeout.
+    await waitFor(() => greeted === 50, 'the idle WebSocket connections')
     const remote = await openRemote(url, await token({ workspace: 'w', plugin: 'p' }), { timeoutMs: 1000 })
     const store = remote.stores({ workspace: 'w', plugin: 'p' }).store
     for (let i = 0; i < 200; i++) {
