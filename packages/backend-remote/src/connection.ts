@@ -309,7 +309,8 @@ export class Connection {
     }
     for (const watch of this.watches.values()) watch.disconnected()
     if (this.queue.length > 0) this.connect().catch(() => {})
-    else this.scheduleReconnect()
+    // Also when requests wait: a connect() that joined an opening already settled must not leave watches stranded.
+    this.scheduleReconnect()
   }
 
   /** Keeps trying to reconnect in the background while watches wait to resume. */
@@ -317,7 +318,13 @@ export class Connection {
     if (this.closed || this.watches.size === 0 || this.reconnectTimer) return
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined
-      this.connect().catch(() => {})
+      // Keep trying until a socket is open: watches waiting to resume have no call of their own to trigger one.
+      this.connect().then(
+        () => {
+          if (this.socket?.readyState !== WebSocket.OPEN) this.scheduleReconnect()
+        },
+        () => this.scheduleReconnect(),
+      )
     }, this.reconnectDelay)
     this.reconnectTimer.unref()
     this.reconnectDelay = Math.min(this.reconnectDelay * 2, 2000)
