@@ -1,10 +1,14 @@
-import { type Cubby, openCubby } from '@cubby/core'
+import { type Cubby, type KVStore, openCubby } from '@cubby/core'
 import type { Target } from './target.js'
 
 /** Cubby on any backend URL, through the public API. */
 export async function cubbyTarget(url: string, options: Record<string, unknown> = {}): Promise<Target> {
   const cubby: Cubby = await openCubby({ url, ...options })
-  const store = cubby.scope('bench', 'plugin')
+  return storeTarget(cubby, cubby.scope('bench', 'plugin'))
+}
+
+/** The bench workloads on one store of an open cubby; closing the target closes the cubby. */
+export function storeTarget(cubby: Cubby, store: KVStore): Target {
   return {
     name: 'cubby',
     set: async (key, value) => {

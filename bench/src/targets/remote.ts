@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { openCubby } from '@cubby/core'
+import { storeTarget } from './cubby.js'
 import type { Target } from './target.js'
 
 /**
@@ -61,28 +62,5 @@ export async function startRemoteServer(): Promise<RemoteServer> {
 /** Cubby through `@cubby/backend-remote`: the plugin's store of the token's context, over loopback. */
 export async function remoteTarget(server: RemoteServer): Promise<Target> {
   const cubby = await openCubby({ url: server.url, token: server.token })
-  const { store } = cubby.stores({ workspace: 'bench', plugin: 'remote' })
-  return {
-    name: 'cubby',
-    set: async (key, value) => {
-      await store.set(key, value)
-    },
-    get: (key) => store.get(key),
-    setMany: (entries) => store.setMany(entries),
-    getMany: (keys) => store.getMany(keys),
-    listAll: async (pageSize) => {
-      let count = 0
-      let cursor: string | undefined
-      do {
-        const page = await store.list({ limit: pageSize, cursor })
-        count += page.entries.length
-        cursor = page.cursor
-      } while (cursor)
-      return count
-    },
-    clear: async () => {
-      await store.clear()
-    },
-    close: () => cubby.close(),
-  }
+  return storeTarget(cubby, cubby.stores({ workspace: 'bench', plugin: 'remote' }).store)
 }
