@@ -125,7 +125,7 @@ export function usersGroup(target: ConformanceTarget, capabilities: Capabilities
     })
 
     it('users() pages the ids of users holding data; scopes() lists only the plugin’s own sub-scopes', async () => {
-      const { cubby } = await setup(target)
+      const { cubby, handle, clock } = await setup(target)
       const plugin = cubby.scope('w', 'p')
       const ids = ['😀', '\uE000', 'bob', 'ann', 'a', '/', '%', ...NASTY_STRINGS.slice(0, 6)]
       for (const id of ids) await plugin.user(id).set('k', id)
@@ -147,6 +147,13 @@ export function usersGroup(target: ConformanceTarget, capabilities: Capabilities
       } while (cursor !== undefined)
       expect(seen).toEqual(expected)
       expect((await plugin.scopes()).names).toEqual(['ann', 'cache'])
+      // Below core, the backend lists the user level as the child `''` (first in byte order): export and migrate walk
+      // the tree through it, so a backend that skipped it would silently leave every user behind.
+      expect(await handle.backend.scopes(['w', 'p'], { limit: 10, now: clock.now() })).toEqual(['', 'ann', 'cache'])
+      expect(await handle.backend.scopes(['w', 'p'], { after: '', limit: 10, now: clock.now() })).toEqual([
+        'ann',
+        'cache',
+      ])
       // The hidden user level must not shorten or end a page early.
       expect(await plugin.scopes({ limit: 1 })).toMatchObject({ names: ['ann'], cursor: expect.any(String) })
       const next = await plugin.scopes({ limit: 1, cursor: (await plugin.scopes({ limit: 1 })).cursor! })
