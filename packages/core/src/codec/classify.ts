@@ -174,14 +174,18 @@ class Walker {
 
   private array(array: unknown[]): unknown[] {
     const length = array.length
-    const out = this.keep(array, new Array<unknown>(length))
+    // Filled by push, so the copy is a packed array (a preallocated one is holey, slower to stringify).
+    const out = this.keep(array, [] as unknown[])
     this.stack.push(array)
-    for (let i = 0; i < length; i++) {
-      try {
-        out[i] = this.copy(array[i])
-      } catch (error) {
-        throw tag(error, `[${i}]`)
+    let i = 0
+    try {
+      for (; i < length; i++) {
+        const item = array[i]
+        // Strings and booleans are their own copy: skip the call (most elements of plugin data are these).
+        out.push(typeof item === 'string' || typeof item === 'boolean' ? item : this.copy(item))
       }
+    } catch (error) {
+      throw tag(error, `[${i}]`)
     }
     this.stack.pop()
     return out
@@ -190,18 +194,22 @@ class Walker {
   private record(record: Record<string, unknown>): Record<string, unknown> {
     const out = this.keep(record, {} as Record<string, unknown>)
     this.stack.push(record)
-    for (const key of Object.keys(record)) {
-      if (needsEscape(key)) this.flags |= NEEDS_ESCAPE
-      let item: unknown
-      try {
-        item = this.copy(record[key])
-      } catch (error) {
-        throw tag(error, `.${key}`)
+    const keys = Object.keys(record)
+    let key = ''
+    try {
+      for (let i = 0; i < keys.length; i++) {
+        key = keys[i]!
+        if (needsEscape(key)) this.flags |= NEEDS_ESCAPE
+        let item = record[key]
+        // Strings and booleans are their own copy: skip the call (most properties of plugin data are these).
+        if (typeof item !== 'string' && typeof item !== 'boolean') item = this.copy(item)
+        // `__proto__` must become an own property of the copy, never its prototype.
+        if (key === '__proto__')
+          Object.defineProperty(out, key, { value: item, writable: true, enumerable: true, configurable: true })
+        else out[key] = item
       }
-      // `__proto__` must become an own property of the copy, never its prototype.
-      if (key === '__proto__')
-        Object.defineProperty(out, key, { value: item, writable: true, enumerable: true, configurable: true })
-      else out[key] = item
+    } catch (error) {
+      throw tag(error, `.${key}`)
     }
     this.stack.pop()
     return out

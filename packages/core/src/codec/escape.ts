@@ -13,7 +13,8 @@ const ESCAPABLE = /^~*(?:__proto__|constructor|prototype)$/
 
 /** Whether `key` must be escaped before superjson sees it (and, in an escaped value, was escaped). */
 export function needsEscape(key: string): boolean {
-  // Cheap pre-check on the last character: every escapable key ends in `_`, `r` or `e`.
+  // Cheap pre-checks: every escapable key is at least 9 characters long and ends in `_`, `r` or `e`.
+  if (key.length < 9) return false
   const last = key.charCodeAt(key.length - 1)
   return (last === 0x5f || last === 0x72 || last === 0x65) && ESCAPABLE.test(key)
 }
