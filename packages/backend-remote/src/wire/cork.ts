@@ -7,8 +7,7 @@ const FLUSH_BYTES = 64 * 1024
  * Sends frames on one WebSocket. The first frame of a burst leaves at once (a lone call pays no extra latency);
  * later frames of the same burst (a `Promise.all` of calls, or their answers) are corked and leave together when the
  * burst ends, or once 64 KiB are waiting, instead of one system call each. A burst ends when the microtasks queued
- * while it ran have run (`queueMicrotask`): unlike `setImmediate`, that costs no extra turn of the event loop (an
- * immediate makes the loop poll once more without blocking: one more system call per request and answer).
+ * while it ran have run (`queueMicrotask`, cheaper than an `Immediate` per request and per answer).
  */
 export class FrameSender {
   /** 0: nothing sent this turn; 1: one frame sent; 2: corked. */
