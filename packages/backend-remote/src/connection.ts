@@ -1,5 +1,7 @@
 import { BackendError, ValueTooLargeError } from '@cubby/core/backend'
 import WebSocket from 'ws'
+import { lostError, timeoutError } from './failures.js'
+import { GetBatcher } from './get-batch.js'
 import { openSocket } from './open-socket.js'
 import type { WatchHandler } from './watch-client.js'
 import { FrameReader, FrameWriter } from './wire/buffer.js'
@@ -65,12 +67,19 @@ export class Connection {
   private closed = false
   /** Users of this connection (backends); it closes when the last one releases it. */
   refs = 0
+  /** Merges single-key gets issued together into one GET frame. */
+  readonly batcher = new GetBatcher(this)
 
   constructor(readonly options: ConnectionOptions) {}
 
   /** The server's greeting, once connected. */
   get serverHello(): Hello | undefined {
     return this.hello
+  }
+
+  /** The server's `maxBatchSize` (keys per GET), once connected. */
+  get maxKeys(): number | undefined {
+    return this.hello?.maxBatchSize
   }
 
   /** Connects (if needed) and resolves with the server's greeting; bounded by `timeoutMs`. */
@@ -128,6 +137,8 @@ export class Connection {
    * change data, whose outcome is unknown when the connection drops after they were sent (the error says so).
    */
   submit(w: FrameWriter, write: boolean): Promise<FrameReader> {
+    // Gets merged but not yet sent were called before this request: they go first.
+    if (this.batcher.pending) this.batcher.flush()
     if (this.closed) return Promise.reject(new BackendError('the remote connection is closed'))
     const frame = w.finish()
     const limit = this.hello?.maxFrameBytes
@@ -175,6 +186,7 @@ export class Connection {
   close(): void {
     if (this.closed) return
     this.closed = true
+    this.batcher.flush() // their requests fail: the connection is closed
     clearTimeout(this.reconnectTimer)
     this.failAll(new BackendError('the remote connection was closed'))
     for (const watch of this.watches.values()) watch.end(new BackendError('the remote connection was closed'))
@@ -305,14 +317,7 @@ export class Connection {
     for (const [id, entry] of this.pending) {
       if (!entry.sent) continue
       this.pending.delete(id)
-      entry.reject(
-        new BackendError(
-          entry.write
-            ? `the connection to ${this.options.url} was lost after this write was sent: its outcome is unknown; ` +
-                'read the keys before retrying'
-            : `the connection to ${this.options.url} was lost before the server answered; retry the call`,
-        ),
-      )
+      entry.reject(lostError(this.options.url, entry.write))
     }
     for (const watch of this.watches.values()) watch.disconnected()
     if (this.queue.length > 0) this.connect().catch(() => {})
@@ -387,12 +392,7 @@ export class Connection {
     for (const [id, entry] of this.pending) {
       if (entry.deadline > now) continue
       this.pending.delete(id)
-      entry.reject(
-        new BackendError(
-          `the server at ${this.options.url} did not answer within ${this.options.timeoutMs} ms (timeoutMs)` +
-            (entry.write && entry.sent ? '; the outcome of this write is unknown: read before retrying' : ''),
-        ),
-      )
+      entry.reject(timeoutError(this.options.url, this.options.timeoutMs, entry.write && entry.sent))
     }
   }
 }

@@ -40,6 +40,8 @@ export class RemoteBackend implements Backend {
   /** The path core's scopes are relative to on the server: `[]` for a root token, else `[workspace, plugin]`. */
   private readonly base: readonly string[]
   private readonly relative = new WeakMap<ScopePath, string[]>()
+  /** `JSON.stringify` of each relative path, naming it in the get batcher. */
+  private readonly relKeys = new WeakMap<readonly string[], string>()
   private closed = false
   /** Calls not yet settled: `close()` lets them finish first. */
   private active = 0
@@ -64,11 +66,39 @@ export class RemoteBackend implements Backend {
   }
 
   get(scope: ScopePath, keys: readonly string[], options: { values: boolean; now: number }) {
+    if (keys.length === 1) return this.getOne(scope, keys[0]!, options)
     const w = this.begin(scope, Op.GET, 32 + keys.length * 24)
     if (w instanceof Error) return Promise.reject(w)
     w.u8(options.values ? 1 : 0).u32(keys.length)
     for (const key of keys) w.str(key)
     return this.call(w, false, (r) => readGetResult(r, keys, options.now))
+  }
+
+  /** A single-key get: merged with the other gets of this burst into one GET frame (see `GetBatcher`). */
+  private getOne(scope: ScopePath, key: string, options: { values: boolean; now: number }) {
+    let rel: string[]
+    try {
+      rel = this.rel(scope)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    let relKey = this.relKeys.get(rel)
+    if (relKey === undefined) {
+      relKey = JSON.stringify(rel)
+      this.relKeys.set(rel, relKey)
+    }
+    this.active++
+    const got = this.connection.batcher.get(this.session, rel, relKey, key, options.values, options.now)
+    return got.then(
+      (entry) => {
+        this.settled()
+        return [entry]
+      },
+      (error: unknown) => {
+        this.settled()
+        throw error
+      },
+    )
   }
 
   write(request: WriteRequest): Promise<WriteResult> {
