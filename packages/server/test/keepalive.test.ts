@@ -62,7 +62,7 @@ describe('keepalive', () => {
     await expect(store.get('a')).rejects.toMatchObject({ code: 'BACKEND' })
     // Without the keepalive every later call would go to the frozen socket and time out too.
     await waitFor(async () => (await store.get('a').catch(() => undefined)) === 1, 'a call served on a new socket')
-    expect(path.connections).toBe(2)
+    expect(path.connections).toBeGreaterThanOrEqual(2)
   })
 
   it('a client with only a watch open notices a dead connection and resumes the watch on a new one', async () => {
@@ -87,7 +87,7 @@ describe('keepalive', () => {
     await waitFor(() => seen.length === 1, 'the first event')
     path.freeze()
     await store.set('during', 1)
-    await waitFor(() => path.connections === 2, 'a new connection after the silent one')
+    await waitFor(() => path.connections >= 2, 'a new connection after the silent one')
     await store.set('after', 1)
     await reading
     expect(seen).toEqual(['before', 'during', 'after'])
@@ -98,7 +98,8 @@ describe('keepalive', () => {
     onTestFinished(() => local.close())
     const { port, token, server } = await startServer(local, {
       pingIntervalMs: 100,
-      pongTimeoutMs: 200,
+      // Wide: the answering client must not be cut because this busy test process answered a pong late.
+      pongTimeoutMs: 2000,
       idleTimeoutMs: 60_000,
     })
     const open = async (autoPong: boolean) => {
