@@ -2,10 +2,10 @@ import type { Socket } from 'node:net'
 import {
   FrameError,
   FrameReader,
+  FrameSender,
   FrameWriter,
   Kind,
   Op,
-  sendCorked,
   toWireError,
   type WireEvent,
   writeError,
@@ -24,10 +24,20 @@ import type { ServerWatch, WatchRegistry, WatchTarget } from './watches.js'
 /** Most sessions (tokens) one connection may hold. */
 const MAX_SESSIONS = 4096
 
+const NOTHING: Reply = () => {}
+
+/** A session of a connection: its verification, and the session once verified (so requests skip the wait). */
+interface SessionSlot {
+  ready: Promise<Session>
+  session?: Session
+}
+
 /** What every connection of a server shares. */
 export interface ServerShared extends HandlerContext {
   options: ResolvedServerOptions
   watches: WatchRegistry
+  /** The cubby's clock (epoch ms): token expiry follows it, like every other time the server judges. */
+  clock: () => number
 }
 
 /**
@@ -35,12 +45,17 @@ export interface ServerShared extends HandlerContext {
  * watches, and enforces the auth, idle and body timeouts (checked by the server's ticker through `tick`).
  */
 export class ServerConnection implements WatchTarget {
-  private readonly sessions = new Map<number, Promise<Session>>()
+  private readonly sessions = new Map<number, SessionSlot>()
   private readonly watches = new Map<number, ServerWatch>()
+  private readonly sender: FrameSender
   private inFlight = 0
   private authenticated = false
   private readonly openedAt = Date.now()
   private lastFrame = Date.now()
+  /** When the peer last sent anything (a frame, a pong, part of a frame). */
+  private lastHeard = Date.now()
+  /** When the unanswered keepalive ping was sent. */
+  private pingSent: number | undefined
   private partialSince: number | undefined
   private closed = false
 
@@ -50,9 +65,13 @@ export class ServerConnection implements WatchTarget {
     raw: Socket,
     private readonly onClose: (connection: ServerConnection) => void,
   ) {
+    this.sender = new FrameSender(socket)
     // Runs before ws reads the chunk, so a frame that completes in it clears the mark again.
     raw.prependListener('data', () => {
-      this.partialSince ??= Date.now()
+      const now = Date.now()
+      this.partialSince ??= now
+      this.lastHeard = now
+      this.pingSent = undefined
     })
     socket.on('message', (data: Buffer) => {
       this.partialSince = undefined
@@ -63,14 +82,31 @@ export class ServerConnection implements WatchTarget {
     socket.on('error', () => this.dispose())
   }
 
-  /** Closes the connection when a timeout passed. */
-  tick(now: number): void {
-    const { authTimeoutMs, idleTimeoutMs, bodyTimeoutMs } = this.shared.options
+  /**
+   * Closes the connection when a timeout passed; pings a silent peer and cuts one that does not answer; ends the
+   * watches of sessions whose token expired (`clockNow`: the cubby's clock, which token expiry follows).
+   */
+  tick(now: number, clockNow: number): void {
+    const { authTimeoutMs, idleTimeoutMs, bodyTimeoutMs, pingIntervalMs, pongTimeoutMs } = this.shared.options
     if (!this.authenticated && now - this.openedAt > authTimeoutMs) this.kill(4401, 'no session authenticated in time')
     else if (this.partialSince !== undefined && now - this.partialSince > bodyTimeoutMs)
       this.kill(4408, 'frame too slow')
     else if (this.inFlight === 0 && this.watches.size === 0 && now - this.lastFrame > idleTimeoutMs) {
       this.kill(1000, 'idle')
+    } else if (this.pingSent !== undefined && now - this.pingSent > pongTimeoutMs) {
+      // No pong: the peer is gone (a half-open connection) or frozen. Its watches wait to be resumed.
+      this.socket.terminate()
+      this.dispose()
+    } else if (this.pingSent === undefined && now - this.lastHeard > pingIntervalMs) {
+      this.pingSent = now
+      this.socket.ping()
+    }
+    if (this.closed || this.watches.size === 0) return
+    for (const [handle, watch] of [...this.watches]) {
+      if (clockNow >= watch.session.expiresAt && watch.heldBy(this, handle)) {
+        this.end(handle, new UnauthorizedError('the token of this watch has expired; watch again with a new token'))
+        watch.close()
+      }
     }
   }
 
@@ -108,7 +144,7 @@ export class ServerConnection implements WatchTarget {
 
   private send(frame: Uint8Array): void {
     if (this.closed || this.socket.readyState !== WebSocket.OPEN) return
-    sendCorked(this.socket, frame)
+    this.sender.send(frame)
     // A client that does not read its answers cannot make the server hold unbounded memory for it.
     if (this.socket.bufferedAmount > this.shared.options.maxBufferedBytes) this.kill(4409, 'not reading')
   }
@@ -136,23 +172,55 @@ export class ServerConnection implements WatchTarget {
       return
     }
     this.inFlight++
-    let session: Session | undefined
-    this.process(op, id, sessionId, r, (s) => {
-      session = s
-    })
-      .then(
-        (reply) => {
-          const w = new FrameWriter()
-          w.u8(Kind.RESULT).u32(id)
-          reply(w)
-          this.send(w.finish())
-        },
-        (error: unknown) => this.fail(id, error, session),
+    if (op === Op.AUTH) {
+      this.finish(id, this.auth(sessionId, r), undefined)
+      return
+    }
+    const slot = this.sessions.get(sessionId)
+    if (slot === undefined) {
+      this.finish(
+        id,
+        Promise.reject(new UnauthorizedError('no such session on this connection; send AUTH with a token first')),
+        undefined,
       )
-      .finally(() => {
+    } else if (slot.session !== undefined) {
+      // The hot path: a verified session runs its request without waiting a turn.
+      this.finish(id, this.run(op, id, sessionId, slot.session, r), slot.session)
+    } else {
+      const session = slot.ready.catch(() => {
+        throw new UnauthorizedError('this session’s token was refused; open a new session with a valid token')
+      })
+      this.finish(
+        id,
+        session.then((s) => this.run(op, id, sessionId, s, r)),
+        undefined,
+        session,
+      )
+    }
+  }
+
+  /** Sends the answer of request `id` once `result` settles, and frees its in-flight slot. */
+  private finish(id: number, result: Promise<Reply>, session: Session | undefined, pending?: Promise<Session>): void {
+    result.then(
+      (reply) => {
         this.inFlight--
         this.lastFrame = Date.now()
-      })
+        const w = new FrameWriter()
+        w.u8(Kind.RESULT).u32(id)
+        reply(w)
+        this.send(w.finish())
+      },
+      (error: unknown) => {
+        this.inFlight--
+        this.lastFrame = Date.now()
+        if (session !== undefined || pending === undefined) this.fail(id, error, session)
+        else
+          pending.then(
+            (s) => this.fail(id, error, s),
+            () => this.fail(id, error, undefined),
+          )
+      },
+    )
   }
 
   private fail(id: number, error: unknown, session: Session | undefined): void {
@@ -162,35 +230,29 @@ export class ServerConnection implements WatchTarget {
     this.send(w.finish())
   }
 
-  private async process(
-    op: number,
-    id: number,
-    sessionId: number,
-    r: FrameReader,
-    bind: (session: Session) => void,
-  ): Promise<Reply> {
-    if (op === Op.AUTH) return this.auth(sessionId, r)
-    const pending = this.sessions.get(sessionId)
-    if (!pending) throw new UnauthorizedError('no such session on this connection; send AUTH with a token first')
-    const session = await pending.catch(() => {
-      throw new UnauthorizedError('this session’s token was refused; open a new session with a valid token')
-    })
-    bind(session)
-    if (Date.now() >= session.expiresAt) throw new UnauthorizedError('the token has expired; get a new one')
+  /** Runs one request of a verified session. */
+  private run(op: number, id: number, sessionId: number, session: Session, r: FrameReader): Promise<Reply> {
+    if (this.shared.clock() >= session.expiresAt) {
+      return Promise.reject(new UnauthorizedError('the token has expired; get a new one and open a new session'))
+    }
     switch (op) {
       case Op.RELEASE:
         this.sessions.delete(sessionId)
-        return () => {}
+        return Promise.resolve(NOTHING)
       case Op.WATCH:
         return this.watch(session, id, r)
       case Op.RESUME:
         return this.resume(session, id, r)
       case Op.UNWATCH: {
-        const handle = r.u32()
-        const watch = this.watches.get(handle)
-        this.watches.delete(handle)
-        if (watch?.heldBy(this, handle)) watch.close()
-        return () => {}
+        try {
+          const handle = r.u32()
+          const watch = this.watches.get(handle)
+          this.watches.delete(handle)
+          if (watch?.heldBy(this, handle)) watch.close()
+        } catch (error) {
+          return Promise.reject(error)
+        }
+        return Promise.resolve(NOTHING)
       }
       default:
         return handle(this.shared, session, op, r)
@@ -204,15 +266,17 @@ export class ServerConnection implements WatchTarget {
     if (!this.sessions.has(sessionId) && this.sessions.size >= MAX_SESSIONS) {
       throw new UnauthorizedError(`too many sessions on one connection (at most ${MAX_SESSIONS}); release some`)
     }
-    const verifying = verifyToken(token, this.shared.options.keys, Date.now()).then((verified) => {
+    const verifying = verifyToken(token, this.shared.options.keys, this.shared.clock()).then((verified) => {
       if (verified.root && !this.shared.options.allowRoot) {
         throw new UnauthorizedError('this server does not accept root tokens (allowRoot is off)')
       }
       return sessionOf(verified)
     })
     verifying.catch(() => {})
-    this.sessions.set(sessionId, verifying)
+    const slot: SessionSlot = { ready: verifying }
+    this.sessions.set(sessionId, slot)
     const session = await verifying
+    slot.session = session
     this.authenticated = true
     return (w) =>
       writeSessionInfo(w, {
