@@ -228,7 +228,7 @@ local function plainRun(now, E, count, opsMode, expMode)
       if single then
         -- Indexed already although the entry is gone: Redis expired it natively (its size is kept in xs). For one
         -- op this costs no command beyond the index update itself.
-        if call('ZADD', I, 0, sub(ek, klen)) == 0 then
+        if call('ZADD', I, '0', sub(ek, klen)) == 0 then
           m = m or sub(ek, MSTART)
           ghost = call('HGET', XS, m)
         end
@@ -242,7 +242,7 @@ local function plainRun(now, E, count, opsMode, expMode)
         db = db - tonumber(ghost)
         if not exp then track(m, false) end
       elseif not single then
-        adds[#adds + 1] = 0
+        adds[#adds + 1] = '0' -- a string: a number would be converted for every member
         adds[#adds + 1] = sub(ek, klen)
       end
       bits[#bits + 1] = '0'
