@@ -73,9 +73,7 @@ describe('group commit', () => {
     expect(stats).toMatch(/cmdstat_mset:calls=1,/)
     expect(stats).not.toMatch(/cmdstat_set:/)
     await watching
-    expect(events).toEqual(
-      ['a', 'old', 'a', 'b', 'old'].map((key, i) => `set:${key}:${versions[i]}`),
-    )
+    expect(events).toEqual(['a', 'old', 'a', 'b', 'old'].map((key, i) => `set:${key}:${versions[i]}`))
     expect(await store.getMany(['a', 'old', 'b'])).toEqual(['twice', 'again', [2]])
     expect((await store.getEntry('a'))?.version).toBe(versions[2])
     const live = (await store.list({ values: false })).entries.map((e) => e.key)
