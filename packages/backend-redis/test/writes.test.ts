@@ -83,6 +83,18 @@ describe('group commit', () => {
     await cubby.close()
   })
 
+  it('never repeats a version after the counter is lost while the library keeps its block (FLUSHALL)', async () => {
+    const cubby = await openCubby({ url: server.url, prefix: 'flushed' })
+    const store = cubby.scope('w', 'p')
+    const versions = [await store.set('k', 0)]
+    for (let i = 0; i < 300; i++) versions.push(await store.set('k', i))
+    await raw.flushAll()
+    // Past the rest of the block the library holds and into the next one: a counter restarted at 0 must not be used.
+    for (let i = 0; i < 1500; i++) versions.push(await store.set('k', i))
+    expect(new Set(versions).size).toBe(versions.length)
+    await cubby.close()
+  })
+
   it('cuts a huge tick into bounded calls: 160,000 sets in one tick all settle', async () => {
     const cubby = await openCubby({ url: server.url, prefix: 'huge', timeoutMs: 60_000, commandTimeoutMs: 60_000 })
     const store = cubby.scope('w', 'p')

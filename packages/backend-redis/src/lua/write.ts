@@ -100,7 +100,8 @@ end
 -- in this library's Lua state; every version in it was counted in G n before it was handed out, so a version is
 -- never given twice even when the state is lost (restart, failover, a new library, a slot moving away and back):
 -- the next INCRBY starts past every block ever reserved. Versions stay opaque; what is lost with a state is only
--- the unused rest of its blocks.
+-- the unused rest of its blocks. A counter found below a block this state used (FLUSHALL, FLUSHDB, G n deleted)
+-- is moved past it, so the versions handed out after such a loss still never repeat.
 local VERSION_BLOCK, MAX_BLOCKS = 1024, 10000
 local blocks, blockCount = {}, 0
 local function reserveVersions(count)
@@ -108,6 +109,7 @@ local function reserveVersions(count)
   if not b or b[1] + count > b[2] then
     local size = math.max(count, VERSION_BLOCK)
     local top = call('INCRBY', N, size)
+    if b and top - size < b[2] then top = call('INCRBY', N, b[2] - (top - size)) end
     if not b then
       if blockCount >= MAX_BLOCKS then blocks, blockCount = {}, 0 end
       blockCount = blockCount + 1
