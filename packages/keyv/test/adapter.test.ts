@@ -104,6 +104,21 @@ describe.each(useBackends())('KeyvCubby on $name', (backend) => {
     await expect(new KeyvCubby(scope).get('k')).rejects.toMatchObject({ code: 'CLOSED' })
   })
 
+  it('reports a namespace Cubby refuses as a scope through the error event, never by throwing at the call', async () => {
+    const store = new KeyvCubby(cubby.scope('bad-ns'))
+    store.namespace = '\uD800' // a lone surrogate: not a valid scope segment
+    const errors: unknown[] = []
+    store.on('error', (error) => errors.push(error))
+    const calls = [store.get('k'), store.set('k', 'v'), store.has('k'), store.delete('k')]
+    expect(await Promise.all(calls)).toEqual([undefined, false, false, false])
+    expect(errors.map((error) => (error as { code?: string }).code)).toEqual(Array(4).fill('INVALID_SCOPE'))
+    const strict = new KeyvCubby(cubby.scope('bad-ns'), { throwOnErrors: true })
+    strict.namespace = '\uD800'
+    strict.on('error', () => {})
+    const pending = strict.set('k', 'v') // returned, not thrown
+    await expect(pending).rejects.toMatchObject({ code: 'INVALID_SCOPE' })
+  })
+
   it('refuses a bad maxBatchSize with InvalidConfigError', () => {
     expect(() => new KeyvCubby(cubby.scope('x'), { maxBatchSize: 0 })).toThrow(/maxBatchSize/)
   })
