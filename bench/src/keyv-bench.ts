@@ -2,20 +2,30 @@
  * `npm run bench:keyv`: keyv over `@cubby/keyv` against keyv over its own adapters (@keyv/sqlite, @keyv/redis, and
  * keyv's in-memory Map), the same workloads as `npm run bench`, in one run. In the tables `cubby` is keyv on
  * `@cubby/keyv` and `keyv` is keyv on the keyv adapter; the ratios are what a keyv user gains by switching stores.
- * Writes bench/results/keyv.md. Options: --n 10000, --reps 5, --families memory,sqlite,redis, --shapes small,large.
+ * Both stores are open at once and their reps alternate (cubby, keyv, keyv, cubby, …), so load that comes and goes
+ * on a shared machine weighs on both sides alike. Writes bench/results/keyv.md. Options: see `USAGE`.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { cpus, tmpdir } from 'node:os'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { startRedis } from '@cubby/backend-redis/testing'
-import { measure } from './measure.js'
+import type { Sample } from './measure.js'
 import { type CaseResult, casesTable, rate } from './report.js'
 import { keyvCubbyTarget, keyvMemoryTarget, keyvRedisTarget, keyvSqliteTarget } from './targets/keyv.js'
-import type { TargetFactory } from './targets/target.js'
+import type { Target, TargetFactory } from './targets/target.js'
 import { LARGE, SMALL } from './values.js'
-import { dataSet, WORKLOADS } from './workloads.js'
+import { dataSet, WORKLOADS, type Workload } from './workloads.js'
+
+const USAGE = `usage: node bench/dist/keyv-bench.js [options]
+  --n 10000                      keys per workload
+  --reps 5                       timed reps per target and workload (after one warm-up each), interleaved
+  --families memory,sqlite,redis
+  --shapes small,large
+  --workloads all                or a list of: ${WORKLOADS.map((w) => w.id).join(',')}
+  --out bench/results/           where keyv.md goes
+  --help`
 
 const { values: args } = parseArgs({
   options: {
@@ -23,39 +33,85 @@ const { values: args } = parseArgs({
     reps: { type: 'string', default: '5' },
     families: { type: 'string', default: 'memory,sqlite,redis' },
     shapes: { type: 'string', default: 'small,large' },
+    workloads: { type: 'string', default: 'all' },
     out: { type: 'string', default: fileURLToPath(new URL('../results/', import.meta.url)) },
+    help: { type: 'boolean', default: false },
   },
 })
+if (args.help) {
+  process.stdout.write(`${USAGE}\n`)
+  process.exit(0)
+}
 const n = Number(args.n)
 const reps = Number(args.reps)
 const families = args.families.split(',')
 const shapes = args.shapes.split(',').map((s) => (s === 'large' ? LARGE : SMALL))
+const workloads =
+  args.workloads === 'all' ? WORKLOADS : WORKLOADS.filter((w) => args.workloads.split(',').includes(w.id))
+if (!(n >= 1 && reps >= 1 && workloads.length > 0)) {
+  process.stderr.write(`${USAGE}\n`)
+  process.exit(2)
+}
 const labels = Object.fromEntries(WORKLOADS.map((w) => [w.id, w.label]))
 const scratch = mkdtempSync(join(tmpdir(), 'cubby-bench-keyv-'))
 const cases: CaseResult[] = []
+const loadBefore = loadavg()
 
-/** Runs every workload on each target; `cubby` names keyv on @cubby/keyv. */
+/**
+ * Times `workload` on every target: one warm-up each, then `reps` rounds in which each target runs once, the order
+ * reversed every other round. Each run of a writing workload starts from an empty store (untimed `clear`).
+ */
+async function measureInterleaved(
+  workload: Workload,
+  targets: Target[],
+  keys: string[],
+  values: unknown[],
+): Promise<Sample[]> {
+  const once = async (target: Target): Promise<number> => {
+    if (workload.writes) await target.clear()
+    const started = process.hrtime.bigint()
+    await workload.run(target, keys, values)
+    return n / (Number(process.hrtime.bigint() - started) / 1e9)
+  }
+  for (const target of targets) await once(target)
+  const rates: number[][] = targets.map(() => [])
+  for (let round = 0; round < reps; round++) {
+    const order = targets.map((_, i) => i)
+    if (round % 2 === 1) order.reverse()
+    for (const i of order) rates[i]!.push(await once(targets[i]!))
+  }
+  return rates.map((list) => {
+    list.sort((a, b) => a - b)
+    const median = list[Math.floor(list.length / 2)]!
+    return { opsPerSec: median, spread: (list[list.length - 1]! - list[0]!) / median, reps }
+  })
+}
+
+/** Runs every workload on the targets, interleaved; `cubby` names keyv on @cubby/keyv. */
 async function runFamily(family: string, factories: Array<[string, TargetFactory]>, shape: string): Promise<void> {
   const { keys, values } = dataSet(n, shape === 'large' ? LARGE : SMALL)
-  for (const [name, factory] of factories) {
-    const target = { ...(await factory()), name }
-    try {
-      for (const workload of WORKLOADS) {
-        if (!workload.writes) {
+  const targets: Target[] = []
+  try {
+    for (const [name, factory] of factories) targets.push({ ...(await factory()), name })
+    for (const workload of workloads) {
+      if (!workload.writes) {
+        for (const target of targets) {
           await target.clear()
           await target.setMany(keys.map((key, i) => [key, values[i]]))
         }
-        const before = workload.writes ? () => target.clear() : undefined
-        const sample = await measure(n, reps, () => workload.run(target, keys, values), before)
-        cases.push({ family, shape, workload: workload.id, target: name, sample })
-        process.stderr.write(
-          `  ${family} · ${shape} · ${name} · ${workload.id}: ${Math.round(sample.opsPerSec)} ops/s\n`,
-        )
       }
-      await target.clear()
-    } finally {
-      await target.close()
+      const samples = await measureInterleaved(workload, targets, keys, values)
+      targets.forEach((target, i) => {
+        const sample = samples[i]!
+        cases.push({ family, shape, workload: workload.id, target: target.name, sample })
+        process.stderr.write(
+          `  ${family} · ${shape} · ${target.name} · ${workload.id}: ${Math.round(sample.opsPerSec)} ops/s\n`,
+        )
+      })
     }
+    for (const target of targets) await target.clear()
+  } finally {
+    for (const target of targets) await target.close()
   }
 }
 
@@ -121,10 +177,11 @@ for (const shape of shapes) {
   }
 }
 const cpu = cpus()[0]?.model ?? 'unknown'
+const load = (at: number[]) => at.map((x) => x.toFixed(1)).join(' ')
 const sections = [
   '# keyv on @cubby/keyv vs keyv on its own adapters',
   '',
-  `${new Date().toISOString().slice(0, 10)} · ${cpu} · ${cpus().length} cores · Node ${process.version} · ${n} keys · median of ${reps} runs after a warm-up. \`cubby\` = keyv over @cubby/keyv, \`keyv\` = keyv over @keyv/sqlite, @keyv/redis or its Map; both with keyv's default JSON serializer and namespace \`bench\`.`,
+  `${new Date().toISOString().slice(0, 10)} · ${cpu} · ${cpus().length} cores · Node ${process.version} · ${n} keys · median of ${reps} interleaved runs after a warm-up · load average ${load(loadBefore)} before, ${load(loadavg())} after. \`cubby\` = keyv over @cubby/keyv, \`keyv\` = keyv over @keyv/sqlite, @keyv/redis or its Map; both with keyv's default JSON serializer and namespace \`bench\`.`,
   '',
 ]
 for (const shape of shapes) {
