@@ -25,6 +25,17 @@ describe.each(useBackends())('KeyvCubby on $name', (backend) => {
     expect(await scope.has('k')).toBe(true)
   })
 
+  it('reads entries as every version of the adapter stored them: keyv’s string as a Cubby string value', async () => {
+    const scope = cubby.scope('stored-form')
+    await scope.scope('old').set('k', '{"value":{"n":1,"s":":x"},"expires":null}') // as 0.1.0 wrote it
+    await scope.scope('old').set('b', '{"value":":base64:AQID"}')
+    const keyv = new Keyv({ store: new KeyvCubby(scope), namespace: 'old' })
+    expect(await keyv.get('k')).toEqual({ n: 1, s: 'x' }) // keyv's own ':' escaping, undone by keyv
+    expect(await keyv.get('b')).toEqual(Buffer.from([1, 2, 3]))
+    await keyv.set('k', { n: 2 })
+    expect(await scope.scope('old').get('k')).toBe('{"value":{"n":2}}')
+  })
+
   it('clear() of one namespace keeps other namespaces, nested-looking ones and the scope’s other data', async () => {
     const scope = cubby.scope('ns-clear')
     const a = new Keyv({ store: new KeyvCubby(scope), namespace: 'a' })
