@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { startRedis } from '@cubby/backend-redis/testing'
+import { createClient } from 'redis'
 import type { Sample } from './measure.js'
 import { type CaseResult, casesTable, rate } from './report.js'
 import { keyvCubbyTarget, keyvMemoryTarget, keyvRedisTarget, keyvSqliteTarget } from './targets/keyv.js'
@@ -55,6 +56,8 @@ if (!(n >= 1 && reps >= 1 && workloads.length > 0)) {
 const labels = Object.fromEntries(WORKLOADS.map((w) => [w.id, w.label]))
 const scratch = mkdtempSync(join(tmpdir(), 'cubby-bench-keyv-'))
 const cases: CaseResult[] = []
+/** CPU per operation (µs, medians over the reps) by `family|shape|workload|target`: this process, and the server. */
+const costs = new Map<string, { node: number; server: number | undefined }>()
 const loadBefore = loadavg()
 
 /**
@@ -66,29 +69,53 @@ async function measureInterleaved(
   targets: Target[],
   keys: string[],
   values: unknown[],
-): Promise<Sample[]> {
-  const once = async (target: Target): Promise<number> => {
+  serverCpu: (() => Promise<number>) | undefined,
+): Promise<Array<{ sample: Sample; node: number; server: number | undefined }>> {
+  const once = async (target: Target): Promise<{ rate: number; node: number; server: number | undefined }> => {
     if (workload.writes) await target.clear()
+    const serverBefore = await serverCpu?.()
+    const cpu = process.cpuUsage()
     const started = process.hrtime.bigint()
     await workload.run(target, keys, values)
-    return n / (Number(process.hrtime.bigint() - started) / 1e9)
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9
+    const used = process.cpuUsage(cpu)
+    const server = serverBefore === undefined ? undefined : ((await serverCpu!()) - serverBefore) / n
+    return { rate: n / seconds, node: (used.user + used.system) / n, server }
   }
   for (const target of targets) await once(target)
-  const rates: number[][] = targets.map(() => [])
+  const runs: Array<Array<Awaited<ReturnType<typeof once>>>> = targets.map(() => [])
   for (let round = 0; round < reps; round++) {
     const order = targets.map((_, i) => i)
     if (round % 2 === 1) order.reverse()
-    for (const i of order) rates[i]!.push(await once(targets[i]!))
+    for (const i of order) runs[i]!.push(await once(targets[i]!))
   }
-  return rates.map((list) => {
-    list.sort((a, b) => a - b)
-    const median = list[Math.floor(list.length / 2)]!
-    return { opsPerSec: median, spread: (list[list.length - 1]! - list[0]!) / median, reps }
+  return runs.map((list) => {
+    const rates = median(list.map((r) => r.rate))
+    const sample = { opsPerSec: rates.median, spread: (rates.max - rates.min) / rates.median, reps }
+    const server = list[0]!.server === undefined ? undefined : median(list.map((r) => r.server!)).median
+    return { sample, node: median(list.map((r) => r.node)).median, server }
   })
 }
 
+function median(list: number[]): { median: number; min: number; max: number } {
+  const sorted = [...list].sort((a, b) => a - b)
+  return { median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted[sorted.length - 1]! }
+}
+
+/** The CPU a Redis server has used so far, in µs (INFO cpu: user + system). */
+async function redisCpu(client: ReturnType<typeof createClient>): Promise<number> {
+  const info = await client.info('cpu')
+  const field = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? Number.NaN)
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1e6
+}
+
 /** Runs every workload on the targets, interleaved; `cubby` names keyv on @cubby/keyv. */
-async function runFamily(family: string, factories: Array<[string, TargetFactory]>, shape: string): Promise<void> {
+async function runFamily(
+  family: string,
+  factories: Array<[string, TargetFactory]>,
+  shape: string,
+  serverCpu?: () => Promise<number>,
+): Promise<void> {
   const { keys, values } = dataSet(n, shape === 'large' ? LARGE : SMALL)
   const targets: Target[] = []
   try {
@@ -100,10 +127,11 @@ async function runFamily(family: string, factories: Array<[string, TargetFactory
           await target.setMany(keys.map((key, i) => [key, values[i]]))
         }
       }
-      const samples = await measureInterleaved(workload, targets, keys, values)
+      const results = await measureInterleaved(workload, targets, keys, values, serverCpu)
       targets.forEach((target, i) => {
-        const sample = samples[i]!
+        const { sample, node, server } = results[i]!
         cases.push({ family, shape, workload: workload.id, target: target.name, sample })
+        costs.set(`${family}|${shape}|${workload.id}|${target.name}`, { node, server })
         process.stderr.write(
           `  ${family} · ${shape} · ${target.name} · ${workload.id}: ${Math.round(sample.opsPerSec)} ops/s\n`,
         )
@@ -141,14 +169,22 @@ try {
       )
     }
     if (redis) {
-      await runFamily(
-        'redis',
-        [
-          ['cubby', () => keyvCubbyTarget(redis.url, { prefix: `kb${file++}` })],
-          ['keyv', () => keyvRedisTarget(redis.url)],
-        ],
-        shape.name,
-      )
+      // A separate connection reads the server's CPU between runs (untimed), for the CPU table.
+      const admin = createClient({ url: redis.url })
+      await admin.connect()
+      try {
+        await runFamily(
+          'redis',
+          [
+            ['cubby', () => keyvCubbyTarget(redis.url, { prefix: `kb${file++}` })],
+            ['keyv', () => keyvRedisTarget(redis.url)],
+          ],
+          shape.name,
+          () => redisCpu(admin),
+        )
+      } finally {
+        await admin.quit()
+      }
     }
   }
 } finally {
@@ -171,12 +207,45 @@ for (const shape of shapes) {
     const keyv = rate(cases, family, shape.name, workload, 'keyv')
     if (!cubby || !keyv) continue
     const ratio = cubby / keyv
+    const cost = (target: string) => total(costs.get(`${family}|${shape.name}|${workload}|${target}`))
+    const byCpu = cost('keyv') / cost('cubby')
     checks.push(
-      `- ${ratio >= goal ? 'met' : 'MISSED'}: ${family} ${labels[workload]} (${shape.name}) ${ratio.toFixed(2)}x, goal >= ${goal}x`,
+      `- ${ratio >= goal ? 'met' : 'MISSED'}: ${family} ${labels[workload]} (${shape.name}) ${ratio.toFixed(2)}x, goal >= ${goal}x (by CPU per operation: ${byCpu.toFixed(2)}x)`,
     )
   }
 }
 const cpu = cpus()[0]?.model ?? 'unknown'
+
+/** CPU per operation, µs: this process plus (Redis) the server's. */
+function total(cost: { node: number; server: number | undefined } | undefined): number {
+  return cost ? cost.node + (cost.server ?? 0) : Number.NaN
+}
+
+/**
+ * CPU per operation of each case, the figure load barely moves (wall-clock ops/s on a busy machine swing by
+ * half): µs of this process (keyv, the adapter, the client; @keyv/sqlite's worker threads included) plus, for
+ * Redis, of the server.
+ */
+function cpuTable(family: string, shape: string): string {
+  const fmt = (cost: { node: number; server: number | undefined } | undefined) =>
+    !cost
+      ? '—'
+      : cost.server === undefined
+        ? cost.node.toFixed(1)
+        : `${total(cost).toFixed(1)} (${cost.node.toFixed(1)} + ${cost.server.toFixed(1)})`
+  const head =
+    family === 'redis'
+      ? '| CPU µs per operation (process + server) | cubby | keyv | keyv / cubby |'
+      : '| CPU µs per operation | cubby | keyv | keyv / cubby |'
+  const lines = [head, '|---|---:|---:|---:|']
+  for (const workload of workloads) {
+    const cubby = costs.get(`${family}|${shape}|${workload.id}|cubby`)
+    const keyv = costs.get(`${family}|${shape}|${workload.id}|keyv`)
+    if (!cubby || !keyv) continue
+    lines.push(`| ${workload.label} | ${fmt(cubby)} | ${fmt(keyv)} | ${(total(keyv) / total(cubby)).toFixed(2)}x |`)
+  }
+  return lines.join('\n')
+}
 const load = (at: number[]) => at.map((x) => x.toFixed(1)).join(' ')
 const sections = [
   '# keyv on @cubby/keyv vs keyv on its own adapters',
@@ -188,6 +257,7 @@ for (const shape of shapes) {
   for (const family of families) {
     if (!cases.some((c) => c.family === family && c.shape === shape.name)) continue
     sections.push(`## ${family} · ${shape.name} values`, '', casesTable(cases, family, shape.name, labels), '')
+    sections.push(cpuTable(family, shape.name), '')
   }
 }
 sections.push('## Targets (issue 13)', '', ...checks, '')
