@@ -1,5 +1,11 @@
 import { EventEmitter } from 'node:events'
-import { DEFAULT_LIMITS, InvalidConfigError, type KVStore } from '@cubby/core'
+import {
+  store as ambientStore,
+  user as ambientUser,
+  DEFAULT_LIMITS,
+  InvalidConfigError,
+  type KVStore,
+} from '@cubby/core'
 import { chunks, groupByTtl } from './batches.js'
 
 /** Options of `KeyvCubby`. */
@@ -50,6 +56,11 @@ export class KeyvCubby extends EventEmitter {
   private readonly maxBatchSize: number
   private readonly pageSize: number
   private cached: Target | undefined
+  /**
+   * Whether `scope` is the ambient `store` or `user`, which act on the enclosing `cubby.run()`'s scope: its child
+   * scope must then be taken per call, never cached (a cached one would stay bound to the first run's context).
+   */
+  private readonly ambient: boolean
   /** `error` handlers of the single-key calls, made once: no closure per call. */
   private readonly failUndefined = (error: unknown): undefined => this.fail(error, undefined)
   private readonly failFalse = (error: unknown): boolean => this.fail(error, false)
@@ -61,6 +72,7 @@ export class KeyvCubby extends EventEmitter {
   ) {
     super()
     this.opts = { dialect: 'cubby', url: ITERABLE_URL }
+    this.ambient = scope === ambientStore || scope === ambientUser
     this.throwOnErrors = options.throwOnErrors ?? false
     this.maxBatchSize = positive('maxBatchSize', options.maxBatchSize ?? DEFAULT_LIMITS.maxBatchSize)
     this.pageSize = positive('pageSize', options.pageSize ?? 100)
@@ -204,14 +216,17 @@ export class KeyvCubby extends EventEmitter {
     return this.scopeOf(this.namespace)
   }
 
-  /** The namespace's scope, cached for as long as keyv keeps the same namespace. Throws for a bad namespace. */
+  /**
+   * The namespace's scope, cached for as long as keyv keeps the same namespace (over an ambient store, taken per
+   * call in the current context). Throws for a bad namespace, or outside `cubby.run()` over an ambient store.
+   */
   private scopeOf(namespace: string | undefined): Target {
     const cached = this.cached
     if (cached && cached.namespace === namespace) return cached
     const target: Target = namespace
       ? { namespace, scope: this.scope.scope(namespace), prefix: `${namespace}:` }
       : { namespace, scope: this.scope, prefix: '' }
-    this.cached = target
+    if (!namespace || !this.ambient) this.cached = target
     return target
   }
 

@@ -1,6 +1,6 @@
 // KeyvCubby's own promises beyond @keyv/test-suite: where namespaces live (checked in the stored scopes), clear()
 // isolation, iterator on every backend, batches over maxBatchSize, TTL, and errors through keyv's `error` event.
-import type { Cubby } from '@cubby/core'
+import { type Cubby, store } from '@cubby/core'
 import { ITERABLE_URL, KeyvCubby } from '@cubby/keyv'
 import Keyv from 'keyv'
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -128,6 +128,20 @@ describe.each(useBackends())('KeyvCubby on $name', (backend) => {
     strict.on('error', () => {})
     const pending = strict.set('k', 'v') // returned, not thrown
     await expect(pending).rejects.toMatchObject({ code: 'INVALID_SCOPE' })
+  })
+
+  it('over the ambient store, acts on each call’s own cubby.run() context, namespace included', async () => {
+    const keyv = new Keyv({ store: new KeyvCubby(store), namespace: 'ns' })
+    const errors: unknown[] = []
+    keyv.on('error', (error) => errors.push(error))
+    await cubby.run({ plugin: 'plugin-a' }, () => keyv.set('k', 'a'))
+    expect(await cubby.run({ plugin: 'plugin-b' }, () => keyv.get('k'))).toBeUndefined()
+    await cubby.run({ plugin: 'plugin-b' }, () => keyv.set('k', 'b'))
+    expect(await cubby.run({ plugin: 'plugin-a' }, () => keyv.get('k'))).toBe('a')
+    expect(await cubby.stores({ plugin: 'plugin-b' }).store.scope('ns').get('k')).toBe(JSON.stringify({ value: 'b' }))
+    expect(errors).toEqual([])
+    expect(await keyv.get('k')).toBeUndefined() // outside any run: NoContextError, through the error event
+    expect((errors[0] as { code?: string }).code).toBe('NO_CONTEXT')
   })
 
   it('refuses a bad maxBatchSize with InvalidConfigError', () => {
