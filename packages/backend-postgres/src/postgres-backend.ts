@@ -119,7 +119,10 @@ export class PostgresBackend implements Backend {
 
   /** Connects, creates or migrates the schema, and returns the backend. */
   static async open(options: ResolvedOptions, clock: () => number): Promise<PostgresBackend> {
-    const pool = new pg.Pool({ ...clientConfig(options), max: options.poolSize })
+    // Pipelined connections: a write transaction sends BEGIN + lock with its prefetch, and its last write with
+    // COMMIT, without waiting for each answer (each statement still has its own Sync, so one failing cannot be
+    // mistaken for another's result).
+    const pool = new pg.Pool({ ...clientConfig(options), max: options.poolSize, pipeline: true })
     pool.on('error', () => {}) // an idle connection that dropped is discarded; the next call connects again
     // A connection that drops while in use fails its query (which the caller sees); the event must not crash.
     pool.on('connect', (client) => client.on('error', () => {}))
