@@ -1,6 +1,7 @@
 import type { ScopePath, StoredEntry } from '@cubby/core/backend'
 import type pg from 'pg'
 import { toVersion } from './apply.js'
+import { HeldConnection } from './held.js'
 import { pathBytes } from './scope-ids.js'
 import type { Statement, Statements } from './sql.js'
 
@@ -50,12 +51,15 @@ export interface ReadHooks {
 export class Reads {
   private pending = new Map<ScopePath, Batch[]>()
   private scheduled = false
+  private readonly held: HeldConnection
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly sql: Statements,
     private readonly hooks: ReadHooks,
-  ) {}
+  ) {
+    this.held = new HeldConnection(pool)
+  }
 
   /** One key, read with the other gets of this tick. */
   one(scope: ScopePath, key: string, values: boolean, now: number): Promise<StoredEntry | undefined> {
@@ -156,12 +160,11 @@ export class Reads {
   private async single(scope: ScopePath, key: string, values: boolean, now: number): Promise<StoredEntry | undefined> {
     const id = this.hooks.knownId(scope)
     const byId = id !== undefined
-    const rows = await this.query(byId ? this.sql.getById : this.sql.getOne, [
-      byId ? id : pathBytes(scope),
-      Buffer.from(key, 'utf8'),
-      now,
-      values,
-    ])
+    const rows = await this.query(
+      byId ? this.sql.getById : this.sql.getOne,
+      [byId ? id : pathBytes(scope), Buffer.from(key, 'utf8'), now, values],
+      true,
+    )
     const row = rows[0]
     if (!row) return undefined
     if (row.scope !== undefined) this.hooks.learnId(scope, row.scope)
@@ -192,9 +195,11 @@ export class Reads {
     return found
   }
 
-  private async query(statement: Statement, values: unknown[]): Promise<Row[]> {
+  /** Runs a get statement on the held connection (`lone`) or any pooled one. */
+  private async query(statement: Statement, values: unknown[], lone = false): Promise<Row[]> {
+    const config = { name: statement.name, text: statement.text, values }
     try {
-      return (await this.pool.query<Row>({ name: statement.name, text: statement.text, values })).rows
+      return (await (lone ? this.held.query<Row>(config) : this.pool.query<Row>(config))).rows
     } catch (error) {
       throw this.hooks.fail(error)
     }
