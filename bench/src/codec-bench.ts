@@ -1,6 +1,6 @@
 import { Codec } from '@cubby/core'
 import { SuperJSON } from 'superjson'
-import { measure, type Sample } from './measure.js'
+import { measureAlternating, type Sample } from './measure.js'
 import type { ValueShape } from './values.js'
 
 /** Encode+decode throughput of Cubby's codec, JSON and superjson on one value shape. */
@@ -11,21 +11,11 @@ export async function codecBench(shape: ValueShape, n: number, reps: number): Pr
   const loop = (fn: (value: unknown) => unknown) => async () => {
     for (const value of values) fn(value)
   }
-  return {
-    'JSON.stringify+parse': await measure(
-      n,
-      reps,
-      loop((v) => JSON.parse(JSON.stringify(v))),
-    ),
-    'cubby codec': await measure(
-      n,
-      reps,
-      loop((v) => codec.decode(codec.encode(v))),
-    ),
-    superjson: await measure(
-      n,
-      reps,
-      loop((v) => superjson.parse(superjson.stringify(v))),
-    ),
-  }
+  // Alternating reps, so a change of load weighs on the three alike.
+  const [json, cubby, sj] = await measureAlternating(n, reps, [
+    { run: loop((v) => JSON.parse(JSON.stringify(v))) },
+    { run: loop((v) => codec.decode(codec.encode(v))) },
+    { run: loop((v) => superjson.parse(superjson.stringify(v))) },
+  ])
+  return { 'JSON.stringify+parse': json!, 'cubby codec': cubby!, superjson: sj! }
 }

@@ -13,7 +13,7 @@ import { startRedis } from '@cubby/backend-redis/testing'
 import { evaluate } from './checks.js'
 import { codecBench } from './codec-bench.js'
 import { incrContention } from './incr-contention.js'
-import { measure } from './measure.js'
+import { measureAlternating, type Sample } from './measure.js'
 import { type CaseResult, casesTable, checksList } from './report.js'
 import { cubbyTarget } from './targets/cubby.js'
 import { keyvMemoryTarget, keyvRedisTarget, keyvSqliteTarget } from './targets/keyv.js'
@@ -23,7 +23,7 @@ import { rawPostgresTarget } from './targets/raw-postgres.js'
 import { rawRedisTarget } from './targets/raw-redis.js'
 import { rawSqliteTarget } from './targets/raw-sqlite.js'
 import { remoteTarget, startRemoteServer } from './targets/remote.js'
-import type { TargetFactory } from './targets/target.js'
+import type { Target, TargetFactory } from './targets/target.js'
 import { LARGE, SMALL, type ValueShape } from './values.js'
 import { dataSet, WORKLOADS } from './workloads.js'
 
@@ -45,34 +45,52 @@ const labels = Object.fromEntries(WORKLOADS.map((w) => [w.id, w.label]))
 const scratch = mkdtempSync(join(tmpdir(), 'cubby-bench-'))
 const cases: CaseResult[] = []
 
+/**
+ * Runs every workload on every target of a family. All targets are open at once and their reps alternate (target A,
+ * B, C, A, B, C, …), so load that comes and goes on a shared machine weighs on each alike and the ratios within a
+ * family compare like with like.
+ */
 async function runFamily(family: string, factories: TargetFactory[], shape: ValueShape): Promise<void> {
   const { keys, values } = dataSet(n, shape)
-  for (const factory of factories) {
-    const target = await factory()
-    try {
-      for (const workload of WORKLOADS.filter((w) => w.writes)) {
-        const sample = await measure(
-          n,
-          reps,
-          () => workload.run(target, keys, values),
-          () => target.clear(),
-        )
-        cases.push({ family, shape: shape.name, workload: workload.id, target: target.name, sample })
-        progress(family, shape, target.name, workload.id, sample.opsPerSec)
-      }
+  const targets: Target[] = []
+  try {
+    for (const factory of factories) targets.push(await factory())
+    for (const workload of WORKLOADS.filter((w) => w.writes)) {
+      const samples = await measureAlternating(
+        n,
+        reps,
+        targets.map((target) => ({
+          run: () => workload.run(target, keys, values),
+          before: () => target.clear(),
+        })),
+      )
+      record(family, shape, workload.id, targets, samples)
+    }
+    for (const target of targets) {
       await target.clear()
       await target.setMany(keys.map((key, i) => [key, values[i]]))
       await target.prepareList?.(keys)
-      for (const workload of WORKLOADS.filter((w) => !w.writes)) {
-        const sample = await measure(n, reps, () => workload.run(target, keys, values))
-        cases.push({ family, shape: shape.name, workload: workload.id, target: target.name, sample })
-        progress(family, shape, target.name, workload.id, sample.opsPerSec)
-      }
-      await target.clear()
-    } finally {
-      await target.close()
     }
+    for (const workload of WORKLOADS.filter((w) => !w.writes)) {
+      const samples = await measureAlternating(
+        n,
+        reps,
+        targets.map((target) => ({ run: () => workload.run(target, keys, values) })),
+      )
+      record(family, shape, workload.id, targets, samples)
+    }
+    for (const target of targets) await target.clear()
+  } finally {
+    for (const target of targets) await target.close()
   }
+}
+
+function record(family: string, shape: ValueShape, workload: string, targets: Target[], samples: Sample[]): void {
+  targets.forEach((target, i) => {
+    const sample = samples[i]!
+    cases.push({ family, shape: shape.name, workload, target: target.name, sample })
+    progress(family, shape, target.name, workload, sample.opsPerSec)
+  })
 }
 
 function progress(family: string, shape: ValueShape, target: string, workload: string, opsPerSec: number): void {

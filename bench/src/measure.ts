@@ -7,29 +7,35 @@ export interface Sample {
   reps: number
 }
 
+/** One contender of `measureAlternating`: the timed run, and untimed work before each run. */
+export interface Contender {
+  run: () => Promise<unknown>
+  before?: () => Promise<unknown>
+}
+
 /**
- * Runs `run` once to warm up, then `reps` times, each preceded by the untimed `before`. Each run performs `ops`
- * operations; the result is the median throughput and the spread.
+ * `measure` for several contenders at once: each warms up once, then the reps alternate between them (A, B, C, A,
+ * B, C, …), so a change of machine load during the case falls on all of them rather than on whichever ran then.
  */
-export async function measure(
-  ops: number,
-  reps: number,
-  run: () => Promise<unknown>,
-  before: () => Promise<unknown> = async () => {},
-): Promise<Sample> {
-  await before()
-  await run()
-  const rates: number[] = []
-  for (let i = 0; i < reps; i++) {
-    await before()
-    const started = process.hrtime.bigint()
-    await run()
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9
-    rates.push(ops / seconds)
+export async function measureAlternating(ops: number, reps: number, contenders: Contender[]): Promise<Sample[]> {
+  const rates = contenders.map(() => [] as number[])
+  for (const contender of contenders) {
+    await contender.before?.()
+    await contender.run()
   }
-  rates.sort((a, b) => a - b)
-  const median = rates[Math.floor(rates.length / 2)]!
-  return { opsPerSec: median, spread: (rates[rates.length - 1]! - rates[0]!) / median, reps }
+  for (let i = 0; i < reps; i++) {
+    for (const [c, contender] of contenders.entries()) {
+      await contender.before?.()
+      const started = process.hrtime.bigint()
+      await contender.run()
+      rates[c]!.push(ops / (Number(process.hrtime.bigint() - started) / 1e9))
+    }
+  }
+  return rates.map((list) => {
+    list.sort((a, b) => a - b)
+    const median = list[Math.floor(list.length / 2)]!
+    return { opsPerSec: median, spread: (list[list.length - 1]! - list[0]!) / median, reps }
+  })
 }
 
 /** Runs `fn` for every item with at most `limit` in flight. */
