@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module'
-import { resolve } from 'node:path'
+import { resolve as absolutePath } from 'node:path'
 import { Worker } from 'node:worker_threads'
 
 /** Commits between two wake-ups of the checkpoint thread (about 600 WAL frames of 100-byte sets). */
@@ -78,13 +78,18 @@ export class Checkpointer {
   private worker: Worker | undefined
   private exited: Promise<void> | undefined
   private commits = 0
+  /** Closed, or the thread could not be started: no more tries. */
   private closed = false
+  /** The file by absolute path, fixed at open: the thread opens it by name, whatever the working directory becomes. */
+  private readonly file: string
   readonly stats: CheckpointStats = { started: false, checkpoints: 0, lastError: undefined }
 
   constructor(
-    private readonly file: string,
+    file: string,
     private readonly synchronous: 'NORMAL' | 'FULL',
-  ) {}
+  ) {
+    this.file = absolutePath(file)
+  }
 
   /** Call after each commit: counts it, and wakes (or first starts) the thread every `CHECKPOINT_EVERY`. */
   committed(): void {
@@ -100,15 +105,23 @@ export class Checkpointer {
   }
 
   private start(): void {
-    const worker = new Worker(SOURCE, {
-      eval: true,
-      workerData: {
-        driver: createRequire(import.meta.url).resolve('better-sqlite3'),
-        file: resolve(this.file), // the thread opens it by name: fixed now, whatever the working directory becomes
-        synchronous: this.synchronous,
-        state: this.state.buffer,
-      },
-    })
+    let worker: Worker
+    try {
+      worker = new Worker(SOURCE, {
+        eval: true,
+        workerData: {
+          driver: createRequire(import.meta.url).resolve('better-sqlite3'),
+          file: this.file,
+          synchronous: this.synchronous,
+          state: this.state.buffer,
+        },
+      })
+    } catch (error) {
+      // No thread (e.g. out of resources): the writer's own checkpoints go on, as before there was one.
+      this.closed = true
+      this.stats.lastError = `could not start the checkpoint thread: ${error instanceof Error ? error.message : String(error)}`
+      return
+    }
     worker.unref() // never keeps the process alive
     this.worker = worker
     this.stats.started = true
