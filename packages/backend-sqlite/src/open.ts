@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { BackendError } from '@cubby/core/backend'
 import Database from 'better-sqlite3'
+import { FALLBACK_AUTOCHECKPOINT } from './checkpointer.js'
 import { codeOf, readOnlyOpenError, sqliteError } from './errors.js'
 import type { ResolvedOptions } from './options.js'
 import { checkSchema, migrate } from './schema.js'
@@ -32,6 +33,8 @@ export function openDatabase(options: ResolvedOptions): Database.Database {
     }
     db.pragma(`synchronous = ${options.durability === 'strict' ? 'FULL' : 'NORMAL'}`)
     db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`)
+    // Checkpoints run on a thread of their own (see Checkpointer); this connection's are the fallback.
+    if (!readOnly) db.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT}`)
     // Ephemeral tables (an `IN (…)` list, a multi-row UPDATE) otherwise open a temp file per statement: ~9 µs a commit.
     db.pragma('temp_store = MEMORY')
     if (readOnly) checkSchema(db)

@@ -12,6 +12,7 @@ import type {
 } from '@cubby/core/backend'
 import type Database from 'better-sqlite3'
 import { type ApplyContext, applyWrite, toVersion } from './apply.js'
+import { Checkpointer } from './checkpointer.js'
 import { isBusy, lockTimeout, sqliteError } from './errors.js'
 import { ChangeFeed } from './feed.js'
 import { ListStatements } from './list.js'
@@ -42,6 +43,8 @@ export class SqliteBackend implements Backend {
   private readonly lists: ListStatements
   private readonly sweep: BackgroundSweep | undefined
   private readonly apply: ApplyContext
+  /** Runs WAL checkpoints off the write path (none for `:memory:` or read-only). */
+  private readonly checkpointer: Checkpointer | undefined
   /** Reads waiting out a lock (rare in WAL mode), which close() lets settle. */
   private readonly waitingReads = new Set<Promise<unknown>>()
   private closing: Promise<void> | undefined
@@ -74,6 +77,10 @@ export class SqliteBackend implements Backend {
     this.lists = new ListStatements(this.db)
     const updates = new UsageUpdates(this.db)
     const versions = new Versions(statements, statements.rootId.get()!)
+    if (!options.readOnly && options.file !== ':memory:') {
+      this.checkpointer = new Checkpointer(options.file, options.durability === 'strict' ? 'FULL' : 'NORMAL')
+    }
+    const checkpointer = this.checkpointer
     this.writer = new Writer(
       this.db,
       {
@@ -81,6 +88,7 @@ export class SqliteBackend implements Backend {
         mapError: (error) => this.fail(error),
         lockTimeout: (cause) => lockTimeout(cause, options.file, options.busyTimeoutMs),
         committed: (logged) => {
+          checkpointer?.committed()
           if (logged) this.feed.poll(true)
         },
         rolledBack: () => {
@@ -185,6 +193,7 @@ export class SqliteBackend implements Backend {
       if (!this.options.readOnly) this.writer.enqueue(unregister).catch(() => {}) // registrations also expire
       await this.writer.close() // commits what is queued, so calls in flight settle
       while (this.waitingReads.size > 0) await Promise.allSettled([...this.waitingReads])
+      await this.checkpointer?.close() // its connection first: the last one to close checkpoints the WAL away
       this.db.close()
     })()
     return this.closing

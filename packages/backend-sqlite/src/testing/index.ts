@@ -1,6 +1,6 @@
 /**
  * `@cubby/backend-sqlite/testing`: looks inside a `SqliteBackend`, for tests only (the writer's counters, the
- * database handle, the sweeper, the scope-id cache). Not part of the backend's API.
+ * database handle, the sweeper, the checkpoint thread, the scope-id cache). Not part of the backend's API.
  */
 import type Database from 'better-sqlite3'
 import type { SqliteBackend } from '../sqlite-backend.js'
@@ -13,6 +13,8 @@ export interface Internals {
   writer: { stats: { transactions: number; jobs: number; lockWaits: number; replays: number } }
   /** The background expiry sweep, when enabled. */
   sweep: { start(): void } | undefined
+  /** The checkpoint thread's owner (none for `:memory:` or read-only). */
+  checkpointer: { stats: { started: boolean; checkpoints: number; lastError: string | undefined } } | undefined
   /** The scope-id cache's two generations. */
   ids: { byText: { young: Map<string, unknown>; old: Map<string, unknown> } }
 }
