@@ -141,18 +141,32 @@ export class ServerConnection implements WatchTarget {
       session = s
     })
       .then(
-        (reply) => {
-          const w = new FrameWriter()
-          w.u8(Kind.RESULT).u32(id)
-          reply(w)
-          this.send(w.finish())
-        },
+        (reply) => this.answer(id, reply, session),
         (error: unknown) => this.fail(id, error, session),
       )
+      .catch(() => this.kill(1011, 'could not answer a request'))
       .finally(() => {
         this.inFlight--
         this.lastFrame = Date.now()
       })
+  }
+
+  /**
+   * Sends a RESULT. An error while building or sending it (an allocation failure, a bug) becomes an ERROR answer;
+   * if even that fails, `receive` closes the connection: an answer never takes the process down.
+   */
+  private answer(id: number, reply: Reply, session: Session | undefined): void {
+    let frame: Uint8Array
+    try {
+      const w = new FrameWriter(Math.max(256, 5 + (reply.bytes ?? 0)))
+      w.u8(Kind.RESULT).u32(id)
+      reply(w)
+      frame = w.finish()
+    } catch (error) {
+      this.fail(id, error, session)
+      return
+    }
+    this.send(frame)
   }
 
   private fail(id: number, error: unknown, session: Session | undefined): void {

@@ -13,6 +13,8 @@ import { ForbiddenError, InvalidConfigError } from '@cubby/core'
 import type { WriteOp } from '@cubby/core/backend'
 import type { RawScope } from '@cubby/core/raw'
 import { type Region, requirePermission, resolve, type Session } from './access.js'
+import { boundedGet, boundedList, sized } from './bounded-reads.js'
+import { getResultBytes, listResultBytes } from './replies.js'
 import type { RawScopes } from './views.js'
 import { viewAt } from './views.js'
 
@@ -20,10 +22,12 @@ import { viewAt } from './views.js'
 export interface HandlerContext {
   cubby: Cubby
   raw: RawScopes
+  /** Every answer fits in one frame of `maxFrameBytes`. */
+  options: { maxFrameBytes: number }
 }
 
-/** Writes a RESULT body. */
-export type Reply = (w: FrameWriter) => void
+/** Writes a RESULT body; `bytes`, when known, is its exact size (the frame is allocated once). */
+export type Reply = ((w: FrameWriter) => void) & { bytes?: number }
 
 const NOTHING: Reply = () => {}
 
@@ -39,9 +43,9 @@ export async function handle(ctx: HandlerContext, session: Session, op: number, 
       for (let n = r.u32(), i = 0; i < n; i++) keys.push(r.str())
       r.end()
       const raw = scope(ctx, path, region)
-      const entries = await raw.get(keys, { values })
+      const entries = await boundedGet(ctx, raw, keys, values)
       const now = raw.now()
-      return (w) => writeGetResult(w, entries, now)
+      return sized(getResultBytes(entries), (w) => writeGetResult(w, entries, now))
     }
     case Op.WRITE: {
       requirePermission(session, 'write', 'a write')
@@ -72,9 +76,9 @@ export async function handle(ctx: HandlerContext, session: Session, op: number, 
       const query = readListQuery(r)
       r.end()
       const raw = scope(ctx, path, region)
-      const entries = await raw.list(query)
+      const entries = await boundedList(ctx, raw, query)
       const now = raw.now()
-      return (w) => writeListResult(w, entries, now)
+      return sized(listResultBytes(entries), (w) => writeListResult(w, entries, now))
     }
     case Op.SCOPES: {
       requirePermission(session, 'read', 'scopes')
