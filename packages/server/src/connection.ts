@@ -37,6 +37,8 @@ export interface ServerShared extends HandlerContext {
 export class ServerConnection implements WatchTarget {
   private readonly sessions = new Map<number, Promise<Session>>()
   private readonly watches = new Map<number, ServerWatch>()
+  /** Handles of WATCH/RESUME requests still starting: taken, and counted toward `maxWatches`. */
+  private readonly startingWatches = new Set<number>()
   private inFlight = 0
   private authenticated = false
   private readonly openedAt = Date.now()
@@ -61,6 +63,11 @@ export class ServerConnection implements WatchTarget {
     })
     socket.on('close', () => this.dispose())
     socket.on('error', () => this.dispose())
+  }
+
+  /** Whether the connection is closed (a watch still attached to it is swept). */
+  get isClosed(): boolean {
+    return this.closed
   }
 
   /** Closes the connection when a timeout passed. */
@@ -196,9 +203,9 @@ export class ServerConnection implements WatchTarget {
         this.sessions.delete(sessionId)
         return () => {}
       case Op.WATCH:
-        return this.watch(session, id, r)
+        return this.holdingHandle(id, () => this.watch(session, id, r))
       case Op.RESUME:
-        return this.resume(session, id, r)
+        return this.holdingHandle(id, () => this.resume(session, id, r))
       case Op.UNWATCH: {
         const handle = r.u32()
         const watch = this.watches.get(handle)
@@ -251,9 +258,6 @@ export class ServerConnection implements WatchTarget {
     r.end()
     if (region === 'users') throw new ForbiddenError('the user level holds no keys to watch')
     this.shared.raw.at(path) // validates the path
-    if (this.watches.size >= this.shared.options.maxWatches) {
-      throw new BackendError(`too many watches on one connection (the server allows ${this.shared.options.maxWatches})`)
-    }
     const watch = this.shared.watches.start(session, viewAt(this.shared.cubby, path))
     try {
       await watch.ready
@@ -270,12 +274,37 @@ export class ServerConnection implements WatchTarget {
     return (w) => w.str(watch.id)
   }
 
+  /**
+   * Runs a WATCH or RESUME whose request id becomes a watch handle: refused when the id is already the handle of a
+   * live or starting watch on this connection (it would replace one without closing it), or when the connection
+   * holds `maxWatches` (those starting included).
+   */
+  private async holdingHandle(id: number, start: () => Promise<Reply>): Promise<Reply> {
+    if (this.watches.has(id) || this.startingWatches.has(id)) {
+      throw new InvalidConfigError(
+        'id',
+        `request id ${id} is the handle of a watch on this connection; use an id that is not a live watch's handle`,
+      )
+    }
+    const { maxWatches } = this.shared.options
+    if (this.watches.size + this.startingWatches.size >= maxWatches) {
+      throw new BackendError(`too many watches on one connection (the server allows ${maxWatches})`)
+    }
+    this.startingWatches.add(id)
+    try {
+      return await start()
+    } finally {
+      this.startingWatches.delete(id)
+    }
+  }
+
   private async resume(session: Session, id: number, r: FrameReader): Promise<Reply> {
     requirePermission(session, 'watch', 'watch')
     const watchId = r.str()
     const lastSeq = r.f64()
     r.end()
     const watch = this.shared.watches.find(watchId, session)
+    if (this.closed) throw new BackendError('connection closed')
     watch.attach(this, id, lastSeq)
     this.watches.set(id, watch)
     return () => {}
