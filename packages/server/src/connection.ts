@@ -19,6 +19,7 @@ import { type HandlerContext, handle, type Reply } from './handlers.js'
 import type { ResolvedServerOptions } from './options.js'
 import { verifyToken } from './tokens.js'
 import { viewAt } from './views.js'
+import { WatchLeases } from './watch-leases.js'
 import type { ServerWatch, WatchRegistry, WatchTarget } from './watches.js'
 
 /** Most sessions (tokens) one connection may hold. */
@@ -39,6 +40,8 @@ export class ServerConnection implements WatchTarget {
   private readonly watches = new Map<number, ServerWatch>()
   /** Handles of WATCH/RESUME requests still starting: taken, and counted toward `maxWatches`. */
   private readonly startingWatches = new Set<number>()
+  /** The session each watch handle runs under: a watch ends with its session's token. */
+  private readonly leases = new WatchLeases()
   private inFlight = 0
   private authenticated = false
   private readonly openedAt = Date.now()
@@ -72,6 +75,7 @@ export class ServerConnection implements WatchTarget {
 
   /** Closes the connection when a timeout passed. */
   tick(now: number): void {
+    this.endWatches(this.leases.expired(now))
     const { authTimeoutMs, idleTimeoutMs, bodyTimeoutMs } = this.shared.options
     if (!this.authenticated && now - this.openedAt > authTimeoutMs) this.kill(4401, 'no session authenticated in time')
     else if (this.partialSince !== undefined && now - this.partialSince > bodyTimeoutMs)
@@ -98,6 +102,7 @@ export class ServerConnection implements WatchTarget {
 
   end(handle: number, error: Error): void {
     this.watches.delete(handle)
+    this.leases.delete(handle)
     const w = new FrameWriter(128)
     writeError(w, Kind.WATCH_END, handle, toWireError(error))
     this.send(w.finish())
@@ -109,6 +114,7 @@ export class ServerConnection implements WatchTarget {
     const now = Date.now()
     for (const [handle, watch] of this.watches) if (watch.heldBy(this, handle)) watch.detach(now)
     this.watches.clear()
+    this.leases.clear()
     this.sessions.clear()
     this.onClose(this)
   }
@@ -201,15 +207,21 @@ export class ServerConnection implements WatchTarget {
     switch (op) {
       case Op.RELEASE:
         this.sessions.delete(sessionId)
+        this.endWatches(this.leases.released(sessionId))
         return () => {}
       case Op.WATCH:
-        return this.holdingHandle(id, () => this.watch(session, id, r))
-      case Op.RESUME:
-        return this.holdingHandle(id, () => this.resume(session, id, r))
+      case Op.RESUME: {
+        const reply = await this.holdingHandle(id, () =>
+          op === Op.WATCH ? this.watch(session, id, r) : this.resume(session, id, r),
+        )
+        this.lease(id, sessionId, pending, session)
+        return reply
+      }
       case Op.UNWATCH: {
         const handle = r.u32()
         const watch = this.watches.get(handle)
         this.watches.delete(handle)
+        this.leases.delete(handle)
         if (watch?.heldBy(this, handle)) watch.close()
         return () => {}
       }
@@ -232,7 +244,15 @@ export class ServerConnection implements WatchTarget {
       return sessionOf(verified)
     })
     verifying.catch(() => {})
+    const replaced = this.sessions.has(sessionId)
     this.sessions.set(sessionId, verifying)
+    if (replaced) {
+      // Watches of the session follow its new token, or end if it opens another context (or was refused).
+      const rebind = (next: Session | undefined) => {
+        if (this.sessions.get(sessionId) === verifying) this.endWatches(this.leases.reauthenticated(sessionId, next))
+      }
+      verifying.then(rebind, () => rebind(undefined))
+    }
     const session = await verifying
     this.authenticated = true
     return (w) =>
@@ -272,6 +292,30 @@ export class ServerConnection implements WatchTarget {
     watch.attach(this, id, 0)
     this.watches.set(id, watch)
     return (w) => w.str(watch.id)
+  }
+
+  /**
+   * Binds a started watch's handle to the session it runs under; if the session was released or re-authenticated
+   * while the watch started, the watch is closed and the request fails.
+   */
+  private lease(handle: number, sessionId: number, pending: Promise<Session>, session: Session): void {
+    if (this.sessions.get(sessionId) === pending && Date.now() < session.expiresAt) {
+      this.leases.set(handle, sessionId, session)
+      return
+    }
+    const watch = this.watches.get(handle)
+    this.watches.delete(handle)
+    if (watch?.heldBy(this, handle)) watch.close()
+    throw new UnauthorizedError('the session was released, re-authenticated or expired while the watch started')
+  }
+
+  /** Ends watches whose session no longer lets them run: closed, and WATCH_END sent with the error. */
+  private endWatches(ended: [number, Error][]): void {
+    for (const [handle, error] of ended) {
+      const watch = this.watches.get(handle)
+      if (watch?.heldBy(this, handle)) watch.close()
+      this.end(handle, error)
+    }
   }
 
   /**
