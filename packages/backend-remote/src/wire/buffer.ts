@@ -4,7 +4,8 @@
  */
 
 const encoder = new TextEncoder()
-const decoder = new TextDecoder('utf-8', { fatal: true })
+// ignoreBOM: a leading U+FEFF is part of the string (a key '\uFEFFa' is not the key 'a'); the default strips it.
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /** A malformed frame: a field runs past the end, a string is not UTF-8, a tag is unknown. */
 export class FrameError extends Error {}
