@@ -17,6 +17,7 @@ import WebSocket from 'ws'
 import { requirePermission, resolve, type Session, sessionOf } from './access.js'
 import { type HandlerContext, handle, type Reply } from './handlers.js'
 import type { ResolvedServerOptions } from './options.js'
+import type { ConnectionSlots } from './slots.js'
 import { verifyToken } from './tokens.js'
 import { viewAt } from './views.js'
 import { WatchLeases } from './watch-leases.js'
@@ -29,6 +30,7 @@ const MAX_SESSIONS = 4096
 export interface ServerShared extends HandlerContext {
   options: ResolvedServerOptions
   watches: WatchRegistry
+  slots: ConnectionSlots
 }
 
 /**
@@ -42,6 +44,9 @@ export class ServerConnection implements WatchTarget {
   private readonly startingWatches = new Set<number>()
   /** The session each watch handle runs under: a watch ends with its session's token. */
   private readonly leases = new WatchLeases()
+  /** Token expiry of each authenticated session, and when the connection last held a valid one. */
+  private readonly expiries = new Map<number, number>()
+  private lastValid = 0
   private inFlight = 0
   private authenticated = false
   private readonly openedAt = Date.now()
@@ -78,7 +83,9 @@ export class ServerConnection implements WatchTarget {
     this.endWatches(this.leases.expired(now))
     const { authTimeoutMs, idleTimeoutMs, bodyTimeoutMs } = this.shared.options
     if (!this.authenticated && now - this.openedAt > authTimeoutMs) this.kill(4401, 'no session authenticated in time')
-    else if (this.partialSince !== undefined && now - this.partialSince > bodyTimeoutMs)
+    else if (this.authenticated && !this.holdsValidSession(now) && now - this.lastValid > authTimeoutMs) {
+      this.kill(4401, 'no valid session (every token expired or was released)')
+    } else if (this.partialSince !== undefined && now - this.partialSince > bodyTimeoutMs)
       this.kill(4408, 'frame too slow')
     else if (this.inFlight === 0 && this.watches.size === 0 && now - this.lastFrame > idleTimeoutMs) {
       this.kill(1000, 'idle')
@@ -207,6 +214,7 @@ export class ServerConnection implements WatchTarget {
     switch (op) {
       case Op.RELEASE:
         this.sessions.delete(sessionId)
+        this.expiries.delete(sessionId)
         this.endWatches(this.leases.released(sessionId))
         return () => {}
       case Op.WATCH:
@@ -241,7 +249,14 @@ export class ServerConnection implements WatchTarget {
       if (verified.root && !this.shared.options.allowRoot) {
         throw new UnauthorizedError('this server does not accept root tokens (allowRoot is off)')
       }
-      return sessionOf(verified)
+      const session = sessionOf(verified)
+      if (!this.closed && !this.shared.slots.claim(this, session)) {
+        throw new BackendError(
+          `too many connections hold a session of this token's context (the server allows ` +
+            `${this.shared.options.maxConnectionsPerContext}); share one connection, or retry later`,
+        )
+      }
+      return session
     })
     verifying.catch(() => {})
     const replaced = this.sessions.has(sessionId)
@@ -253,8 +268,16 @@ export class ServerConnection implements WatchTarget {
       }
       verifying.then(rebind, () => rebind(undefined))
     }
-    const session = await verifying
+    let session: Session
+    try {
+      session = await verifying
+    } catch (error) {
+      if (this.sessions.get(sessionId) === verifying) this.expiries.delete(sessionId)
+      throw error
+    }
+    if (this.sessions.get(sessionId) === verifying) this.expiries.set(sessionId, session.expiresAt)
     this.authenticated = true
+    this.lastValid = Math.max(this.lastValid, Date.now())
     return (w) =>
       writeSessionInfo(w, {
         root: session.root,
@@ -292,6 +315,17 @@ export class ServerConnection implements WatchTarget {
     watch.attach(this, id, 0)
     this.watches.set(id, watch)
     return (w) => w.str(watch.id)
+  }
+
+  /** Whether a session's token is still valid at `now` (the time is remembered as the last valid one). */
+  private holdsValidSession(now: number): boolean {
+    for (const expiresAt of this.expiries.values()) {
+      if (now < expiresAt) {
+        this.lastValid = now
+        return true
+      }
+    }
+    return false
   }
 
   /**

@@ -16,11 +16,24 @@ export interface CubbyServerOptions {
   maxFrameBytes?: number
   /** Open connections; more are refused with HTTP 503. @default 1024 */
   maxConnections?: number
+  /**
+   * Connections open but not yet authenticated (no AUTH accepted); more are refused with HTTP 503, so clients
+   * without a token cannot take every slot. @default 64
+   */
+  maxUnauthenticated?: number
+  /**
+   * Connections holding a session of one context (root, or workspace + plugin + user); an AUTH beyond it is refused
+   * (`BACKEND`), so one token cannot take every slot. @default 64
+   */
+  maxConnectionsPerContext?: number
   /** A connection with no request and no watch for this long is closed. @default 60000 */
   idleTimeoutMs?: number
   /** A frame that started arriving must be complete within this. @default 30000 */
   bodyTimeoutMs?: number
-  /** A new connection must authenticate a session within this. @default 10000 */
+  /**
+   * A new connection must authenticate a session within this; an authenticated connection whose sessions have all
+   * expired or been released for this long is closed too (4401). @default 10000
+   */
   authTimeoutMs?: number
   /** Bytes queued to a client that does not read before its connection is closed. @default 2 * maxFrameBytes */
   maxBufferedBytes?: number
@@ -59,6 +72,8 @@ export function resolveServerOptions(options: CubbyServerOptions): ResolvedServe
     maxInFlight: positive('maxInFlight', options.maxInFlight, 256),
     maxFrameBytes,
     maxConnections: positive('maxConnections', options.maxConnections, 1024),
+    maxUnauthenticated: positive('maxUnauthenticated', options.maxUnauthenticated, 64),
+    maxConnectionsPerContext: positive('maxConnectionsPerContext', options.maxConnectionsPerContext, 64),
     idleTimeoutMs: positive('idleTimeoutMs', options.idleTimeoutMs, 60_000),
     bodyTimeoutMs: positive('bodyTimeoutMs', options.bodyTimeoutMs, 30_000),
     authTimeoutMs: positive('authTimeoutMs', options.authTimeoutMs, 10_000),

@@ -4,6 +4,7 @@ import { FrameWriter, PROTOCOL_VERSION, SUBPROTOCOL, writeHello } from '@cubby/b
 import { WebSocketServer } from 'ws'
 import { ServerConnection, type ServerShared } from './connection.js'
 import { type CubbyServerOptions, resolveServerOptions } from './options.js'
+import { ConnectionSlots } from './slots.js'
 import { RawScopes } from './views.js'
 import { WatchRegistry } from './watches.js'
 
@@ -28,6 +29,7 @@ export class CubbyServer {
       cubby: resolved.cubby,
       raw: new RawScopes(resolved.cubby, { verifyValues: resolved.verifyValues }),
       watches: new WatchRegistry(resolved.watchResumeMs, resolved.watchReplay),
+      slots: new ConnectionSlots(resolved.maxUnauthenticated, resolved.maxConnectionsPerContext),
     }
     this.wss = new WebSocketServer({
       noServer: true,
@@ -75,6 +77,10 @@ export class CubbyServer {
       refuse('503 Service Unavailable', 'too many connections; retry later')
       return
     }
+    if (!this.shared.slots.canOpen) {
+      refuse('503 Service Unavailable', 'too many connections waiting to authenticate; retry later')
+      return
+    }
     const offered = String(request.headers['sec-websocket-protocol'] ?? '')
       .split(',')
       .map((p) => p.trim())
@@ -83,7 +89,11 @@ export class CubbyServer {
       return
     }
     this.wss.handleUpgrade(request, socket, head, (ws) => {
-      const connection = new ServerConnection(this.shared, ws, socket, (gone) => this.connections.delete(gone))
+      const connection = new ServerConnection(this.shared, ws, socket, (gone) => {
+        this.connections.delete(gone)
+        this.shared.slots.closed(gone)
+      })
+      this.shared.slots.opened(connection)
       this.connections.add(connection)
       this.startTicker()
       ws.send(this.hello)
