@@ -17,6 +17,7 @@ import WebSocket from 'ws'
 import { requirePermission, resolve, type Session, sessionOf } from './access.js'
 import { type HandlerContext, handle, type Reply } from './handlers.js'
 import type { ResolvedServerOptions } from './options.js'
+import { holdsPartialMessage } from './partial-frame.js'
 import type { ConnectionSlots } from './slots.js'
 import { verifyToken } from './tokens.js'
 import { viewAt } from './views.js'
@@ -64,7 +65,15 @@ export class ServerConnection implements WatchTarget {
     raw.prependListener('data', () => {
       this.partialSince ??= Date.now()
     })
-    socket.on('message', (data: Buffer) => {
+    // Runs after ws parsed the chunk: a partial frame that started in a chunk that also completed a frame is timed.
+    raw.on('data', () => {
+      if (holdsPartialMessage(socket)) this.partialSince ??= Date.now()
+    })
+    socket.on('message', (data: Buffer, isBinary: boolean) => {
+      if (!isBinary) {
+        this.kill(1003, 'text frames are a protocol error; send binary frames')
+        return
+      }
       this.partialSince = undefined
       this.lastFrame = Date.now()
       this.receive(data)

@@ -63,7 +63,12 @@ export class CubbyServer {
     return this.connections.size
   }
 
-  /** The `'upgrade'` listener of a `node:http` server: takes over WebSocket requests for the Cubby protocol. */
+  /**
+   * The `'upgrade'` listener of a `node:http` server: takes over WebSocket requests for the Cubby protocol.
+   * Connections still in their HTTP handshake are the host server's: bound them there (`headersTimeout` and
+   * `requestTimeout` of a few seconds, `connectionsCheckingInterval` well below them), or slow handshakes hold sockets
+   * that no limit of this server counts.
+   */
   readonly handleUpgrade = (request: IncomingMessage, socket: Socket, head: Buffer): void => {
     const refuse = (status: string, message: string) => {
       socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${message}\n`)
@@ -111,9 +116,12 @@ export class CubbyServer {
    * Resolves with the bound address.
    */
   listen(port = 0, host = '127.0.0.1'): Promise<AddressInfo> {
+    const { authTimeoutMs } = this.shared.options
     const http = createServer({
-      headersTimeout: this.shared.options.authTimeoutMs,
-      requestTimeout: this.shared.options.authTimeoutMs,
+      headersTimeout: authTimeoutMs,
+      requestTimeout: authTimeoutMs,
+      // Node checks those timeouts only this often (30 s by default), so a slow handshake would outlive them.
+      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(authTimeoutMs / 4))),
     })
     http.on('request', this.handleRequest)
     http.on('upgrade', this.handleUpgrade)
