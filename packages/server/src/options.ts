@@ -18,12 +18,12 @@ export interface CubbyServerOptions {
   maxConnections?: number
   /**
    * Connections open but not yet authenticated (no AUTH accepted); more are refused with HTTP 503, so clients
-   * without a token cannot take every slot. @default 64
+   * without a token cannot take every slot. @default max(2, maxConnections / 8), rounded down (128)
    */
   maxUnauthenticated?: number
   /**
    * Connections holding a session of one context (root, or workspace + plugin + user); an AUTH beyond it is refused
-   * (`BACKEND`), so one token cannot take every slot. @default 64
+   * (`BACKEND`), so one token cannot take every slot. @default max(1, maxConnections / 4), rounded down (256)
    */
   maxConnectionsPerContext?: number
   /** A connection with no request and no watch for this long is closed. @default 60000 */
@@ -64,6 +64,7 @@ export function resolveServerOptions(options: CubbyServerOptions): ResolvedServe
   const { cubby } = options
   if (typeof cubby?.scope !== 'function') throw new InvalidConfigError('cubby', 'must be an open Cubby')
   const keys = options.keys instanceof Keyring ? options.keys : new Keyring(options.keys)
+  const maxConnections = positive('maxConnections', options.maxConnections, 1024)
   const maxFrameBytes = positive('maxFrameBytes', options.maxFrameBytes, cubby.limits.maxValueBytes + (1 << 20))
   return {
     cubby,
@@ -71,9 +72,17 @@ export function resolveServerOptions(options: CubbyServerOptions): ResolvedServe
     allowRoot: options.allowRoot === true,
     maxInFlight: positive('maxInFlight', options.maxInFlight, 256),
     maxFrameBytes,
-    maxConnections: positive('maxConnections', options.maxConnections, 1024),
-    maxUnauthenticated: positive('maxUnauthenticated', options.maxUnauthenticated, 64),
-    maxConnectionsPerContext: positive('maxConnectionsPerContext', options.maxConnectionsPerContext, 64),
+    maxConnections,
+    maxUnauthenticated: positive(
+      'maxUnauthenticated',
+      options.maxUnauthenticated,
+      Math.max(2, Math.floor(maxConnections / 8)),
+    ),
+    maxConnectionsPerContext: positive(
+      'maxConnectionsPerContext',
+      options.maxConnectionsPerContext,
+      Math.max(1, Math.floor(maxConnections / 4)),
+    ),
     idleTimeoutMs: positive('idleTimeoutMs', options.idleTimeoutMs, 60_000),
     bodyTimeoutMs: positive('bodyTimeoutMs', options.bodyTimeoutMs, 30_000),
     authTimeoutMs: positive('authTimeoutMs', options.authTimeoutMs, 10_000),
