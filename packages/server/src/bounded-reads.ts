@@ -22,9 +22,13 @@ export async function boundedGet(
       `has ${keys.length} keys, over limits.maxBatchSize (${maxBatchSize}); split it`,
     )
   }
-  const { unique, index } = uniqueKeys(keys)
-  const found = await raw.get(unique, { values })
-  const entries = index.map((i) => found[i])
+  let entries: (StoredEntry | undefined)[]
+  if (keys.length === 1) entries = await raw.get(keys, { values })
+  else {
+    const { unique, index } = uniqueKeys(keys)
+    const found = await raw.get(unique, { values })
+    entries = index.map((i) => found[i])
+  }
   const max = ctx.options.maxFrameBytes
   const bytes = getResultBytes(entries)
   const fits = Math.max(1, Math.floor((keys.length * max) / (bytes + 5)))

@@ -25,7 +25,6 @@ export class ReplyTooLargeError extends InvalidConfigError {
 }
 
 function utf8(text: string): number {
-  // Cheap bound first: ASCII-only strings are most keys and every version.
   return Buffer.byteLength(text, 'utf8')
 }
 
