@@ -11,11 +11,12 @@ import type {
   WriteResult,
 } from '@cubby/core/backend'
 import pg from 'pg'
-import { applyWrite, toVersion } from './apply.js'
+import { applyWrite } from './apply.js'
 import { pgError } from './errors.js'
 import { ChangeFeed } from './feed.js'
 import { listPage } from './list.js'
 import type { ResolvedOptions } from './options.js'
+import { Reads, stored } from './reads.js'
 import { lockKey, migrate, WRITE_LOCK_CLASS } from './schema.js'
 import { pathBytes, ScopeIds } from './scope-ids.js'
 import { childScopes, clearScope, dropScope, usageOf } from './scope-ops.js'
@@ -65,12 +66,7 @@ export class PostgresBackend implements Backend {
   private readonly feed: ChangeFeed
   private readonly sweep: BackgroundSweep
   private closing: Promise<void> | undefined
-  /**
-   * Row ids of scopes that reads found (rows are never deleted, so an id stays valid), and encoded paths, by the
-   * path array core passes for every call through one view.
-   */
-  private readonly readIds = new WeakMap<ScopePath, number>()
-  private readonly paths = new WeakMap<ScopePath, Buffer>()
+  private readonly reads: Reads
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -79,6 +75,14 @@ export class PostgresBackend implements Backend {
     clock: () => number,
   ) {
     const ids = new ScopeIds(sql)
+    // Row ids of scopes that reads found, by the path array core passes for every call through one view (rows are
+    // never deleted, so an id stays valid).
+    const readIds = new WeakMap<ScopePath, number>()
+    this.reads = new Reads(pool, sql, {
+      knownId: (scope) => readIds.get(scope) ?? ids.known(scope),
+      learnId: (scope, id) => readIds.set(scope, id),
+      fail: (error) => this.fail(error),
+    })
     const versions = new Versions()
     const channel = `cubby_${options.schema}`
     const lock = `SELECT pg_advisory_xact_lock(${WRITE_LOCK_CLASS}, ${lockKey(options.schema)})`
@@ -115,7 +119,10 @@ export class PostgresBackend implements Backend {
 
   /** Connects, creates or migrates the schema, and returns the backend. */
   static async open(options: ResolvedOptions, clock: () => number): Promise<PostgresBackend> {
-    const pool = new pg.Pool({ ...clientConfig(options), max: options.poolSize })
+    // Pipelined connections: a write transaction sends BEGIN + lock with its prefetch, and its last write with
+    // COMMIT, without waiting for each answer (each statement still has its own Sync, so one failing cannot be
+    // mistaken for another's result).
+    const pool = new pg.Pool({ ...clientConfig(options), max: options.poolSize, pipeline: true })
     pool.on('error', () => {}) // an idle connection that dropped is discarded; the next call connects again
     // A connection that drops while in use fails its query (which the caller sees); the event must not crash.
     pool.on('connect', (client) => client.on('error', () => {}))
@@ -133,54 +140,13 @@ export class PostgresBackend implements Backend {
     return new PostgresBackend(pool, statements(options.schema), options, clock)
   }
 
-  async get(
+  get(
     scope: ScopePath,
     keys: readonly string[],
     options: { values: boolean; now: number },
   ): Promise<(StoredEntry | undefined)[]> {
-    const path = this.paths.get(scope) ?? pathBytes(scope)
-    this.paths.set(scope, path)
-    try {
-      if (keys.length === 1) {
-        // The hot path: by the scope's row id once a read found it (one index probe), else joined on the path.
-        const key = keys[0]!
-        const id = this.readIds.get(scope)
-        const statement =
-          id !== undefined && options.values ? this.sql.getById : options.values ? this.sql.getOne : this.sql.getOneMeta
-        const result = await this.pool.query<{
-          value: Buffer | null
-          version: number
-          expires_at: number | null
-          scope?: number
-        }>({
-          ...statement,
-          values: [id !== undefined && options.values ? id : path, Buffer.from(key, 'utf8'), options.now],
-        })
-        const row = result.rows[0]
-        if (row?.scope !== undefined) this.readIds.set(scope, row.scope)
-        return [row && stored(key, row.value, row.version, row.expires_at)]
-      }
-      const result = await this.pool.query<{
-        key: Buffer
-        value: Buffer | null
-        version: number
-        expires_at: number | null
-      }>({
-        ...(options.values ? this.sql.getMany : this.sql.getManyMeta),
-        values: [path, keys.map((key) => Buffer.from(key, 'utf8')), options.now],
-      })
-      const found = new Map<string, StoredEntry>()
-      for (const row of result.rows) {
-        const key = row.key.toString('utf8')
-        found.set(key, stored(key, row.value, row.version, row.expires_at))
-      }
-      return keys.map((key) => {
-        const entry = found.get(key)
-        return entry && { ...entry, ...(entry.value ? { value: Buffer.from(entry.value) } : {}) }
-      })
-    } catch (error) {
-      throw this.fail(error)
-    }
+    if (keys.length === 1) return this.reads.one(scope, keys[0]!, options.values, options.now).then(inArray)
+    return this.reads.many(scope, keys, options.values, options.now)
   }
 
   write(request: WriteRequest): Promise<WriteResult> {
@@ -190,7 +156,7 @@ export class PostgresBackend implements Backend {
   list(scope: ScopePath, query: ListQuery): Promise<StoredEntry[]> {
     return this.read(async () =>
       (await listPage(this.pool, this.sql, pathBytes(scope), query)).map((row) =>
-        stored(row.key.toString('utf8'), row.value, row.version, row.expires_at),
+        stored(row.key.toString('utf8'), row),
       ),
     )
   }
@@ -240,9 +206,4 @@ export class PostgresBackend implements Backend {
   }
 }
 
-function stored(key: string, value: Buffer | null, version: number, expiresAt: number | null): StoredEntry {
-  const entry: StoredEntry = { key, version: toVersion(version) }
-  if (value !== null) entry.value = value
-  if (expiresAt !== null) entry.expiresAt = expiresAt
-  return entry
-}
+const inArray = <T>(entry: T): T[] => [entry]

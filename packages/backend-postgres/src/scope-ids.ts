@@ -49,6 +49,11 @@ export class ScopeIds {
 
   constructor(private readonly sql: Statements) {}
 
+  /** The row id of a committed scope row cached by the path array (no encoding: cheap enough for every read). */
+  known(path: ScopePath): number | undefined {
+    return this.byArray.get(path)?.id
+  }
+
   /** The cached row of a scope, if known. */
   cached(path: ScopePath): ScopeRow | undefined {
     const known = this.byArray.get(path)

@@ -25,32 +25,30 @@ export function statements(schema: string) {
   const live = '(e.expires_at IS NULL OR e.expires_at > $3)'
   return {
     schema: s,
-    /** [value, version, expires_at] of one key of the scope at path $1. */
+    /**
+     * The get statements: key $2 (or keys $2) of the scope at path $1 (these also return the scope's row id) or of
+     * scope row $1 (its id known), live at $3, with the value when $4 (else NULL): [key, value, version, expires_at].
+     */
     getOne: n(
       'get1',
-      `SELECT e.value, e.version, e.expires_at, e.scope FROM ${s}.entries e JOIN ${s}.scopes p ON p.id = e.scope ` +
-        `WHERE p.path = $1 AND e.key = $2 AND ${live}`,
+      `SELECT CASE WHEN $4::bool THEN e.value END AS value, e.version, e.expires_at, e.scope FROM ${s}.entries e ` +
+        `JOIN ${s}.scopes p ON p.id = e.scope WHERE p.path = $1 AND e.key = $2 AND ${live}`,
     ),
-    /** [value, version, expires_at] of key $2 of scope row $1 (the scope's id known). */
     getById: n(
       'get1i',
-      `SELECT e.value, e.version, e.expires_at FROM ${s}.entries e WHERE e.scope = $1 AND e.key = $2 AND ${live}`,
+      `SELECT CASE WHEN $4::bool THEN e.value END AS value, e.version, e.expires_at FROM ${s}.entries e ` +
+        `WHERE e.scope = $1 AND e.key = $2 AND ${live}`,
     ),
-    getOneMeta: n(
-      'get1m',
-      `SELECT NULL AS value, e.version, e.expires_at FROM ${s}.entries e JOIN ${s}.scopes p ON p.id = e.scope ` +
-        `WHERE p.path = $1 AND e.key = $2 AND ${live}`,
-    ),
-    /** [key, value, version, expires_at] of several keys of the scope at path $1. */
     getMany: n(
       'getn',
-      `SELECT e.key, e.value, e.version, e.expires_at FROM ${s}.entries e JOIN ${s}.scopes p ON p.id = e.scope ` +
+      `SELECT e.key, CASE WHEN $4::bool THEN e.value END AS value, e.version, e.expires_at, e.scope ` +
+        `FROM ${s}.entries e JOIN ${s}.scopes p ON p.id = e.scope ` +
         `WHERE p.path = $1 AND e.key = ANY ($2::bytea[]) AND ${live}`,
     ),
-    getManyMeta: n(
-      'getnm',
-      `SELECT e.key, NULL AS value, e.version, e.expires_at FROM ${s}.entries e JOIN ${s}.scopes p ON p.id = e.scope ` +
-        `WHERE p.path = $1 AND e.key = ANY ($2::bytea[]) AND ${live}`,
+    getManyById: n(
+      'getni',
+      `SELECT e.key, CASE WHEN $4::bool THEN e.value END AS value, e.version, e.expires_at FROM ${s}.entries e ` +
+        `WHERE e.scope = $1 AND e.key = ANY ($2::bytea[]) AND ${live}`,
     ),
     /** Scope rows by path: [id, path]. */
     scopeIds: n('scopeids', `SELECT id, path FROM ${s}.scopes WHERE path = ANY ($1::bytea[])`),

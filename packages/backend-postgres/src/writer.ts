@@ -4,6 +4,7 @@ import { prefetchWrites } from './apply.js'
 import { isConnectionError, isRetryable } from './errors.js'
 import { VERSION_BLOCK } from './schema.js'
 import type { Tx } from './tx.js'
+import { corked } from './wire.js'
 
 /** A queued job; its outcome is kept on it until the commit settles it. */
 interface Job {
@@ -163,12 +164,21 @@ export class Writer {
     for (const job of jobs) for (const op of job.request?.ops ?? []) if (op.type !== 'delete') ops++
     const need = Math.max(0, ops - this.versions.available)
     const tx = this.hooks.newTx(client)
+    const requests: WriteRequest[] = []
+    for (const job of jobs) if (job.request) requests.push(job.request)
     try {
-      this.versions.add(await this.hooks.begin(client, Math.ceil(need / VERSION_BLOCK)))
+      // BEGIN + the write lock, then the prefetch, in one round trip (the connection pipelines them): the prefetch
+      // is its own statement, so its snapshot is taken once the lock is held. If the lock fails, the transaction is
+      // aborted and the prefetch fails with it.
+      const [begun, prefetched] = corked(
+        client,
+        () => [this.hooks.begin(client, Math.ceil(need / VERSION_BLOCK)), prefetchWrites(tx, requests)] as const,
+        true,
+      )
+      prefetched.catch(() => {}) // awaited below, unless `begun` fails first
+      this.versions.add(await begun)
       this.stats.transactions++
-      const requests: WriteRequest[] = []
-      for (const job of jobs) if (job.request) requests.push(job.request)
-      await prefetchWrites(tx, requests)
+      await prefetched
       for (const job of jobs) {
         try {
           job.value = await job.run(tx, job.arg)
@@ -179,8 +189,12 @@ export class Writer {
           job.error = error
         }
       }
-      await tx.flush()
-      await client.query('COMMIT')
+      // The last write and COMMIT in one round trip. If the write fails, the transaction is aborted and COMMIT
+      // only ends it (rolled back).
+      const [flushed, commit] = corked(client, () => [tx.flush(), client.query('COMMIT')] as const)
+      commit.catch(() => {}) // awaited below, unless `flushed` fails first
+      await flushed
+      await commit
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {})
       return error

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer'
 import type { WriteRequest } from '@cubby/core/backend'
 import type { Arg } from './connection.js'
 import {
@@ -77,6 +78,17 @@ export const versionText = (n: number, value: Uint8Array) =>
   value.byteLength < LARGE_VALUE_BYTES ? String(n) : String(n).padStart(16, '0')
 
 /**
+ * The small values as one argument. A Buffer argument makes the driver write the command in three pieces (one
+ * `writev`, measured at ~20 µs more per call than one `write` on loopback); valid UTF-8 text, which JSON values
+ * are, goes as a string instead, which the driver encodes back to the very same bytes, so the whole command is one
+ * string and one `write`.
+ */
+function blobArg(values: Buffer[]): Arg {
+  const blob = values.length === 1 ? values[0]! : Buffer.concat(values)
+  return isUtf8(blob) ? blob.toString('utf8') : blob
+}
+
+/**
  * Encodes items of one group into KEYS and ARGV in the layout the write script reads (lua/write.ts): consecutive
  * plain sets of one scope and one `now` become one run; every key the script touches is declared.
  */
@@ -126,7 +138,7 @@ export function encodeBatch(ctx: BatchContext, group: string, items: Item[], fla
     String(reserve),
     String(ctx.seqTtlMs),
     flags,
-    values.length === 1 ? values[0]! : Buffer.concat(values),
+    blobArg(values),
     String(keys.length + 1),
     String(records.length),
   ]

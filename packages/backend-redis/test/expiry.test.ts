@@ -26,6 +26,8 @@ describe('TTL', () => {
       'atomic set': async (key) => store.atomic().check(key, null).set(key, 'atomic').commit(),
       delete: (key) => store.delete(key),
       'set, checked': (key) => store.set(key, 'w', { ifVersion: null }),
+      'sets in one tick, one key twice': (key) =>
+        Promise.all([store.set(key, 'one'), store.set(`${key}-2`, 2), store.set(key, 'three!')]),
     }
     for (const [name, write] of Object.entries(rewrite)) {
       const key = `k-${name}`

@@ -45,8 +45,58 @@ describe('group commit', () => {
     await cubby.close()
   })
 
+  it('one tick of plain sets (one MGET and one MSET) with a key set twice: last write wins, usage exact, events in order', async () => {
+    const prefix = 'bulk'
+    const now = Date.now()
+    const cubby = await openCubby({ url: server.url, prefix, clock: () => now }) // one run needs one `now`
+    const store = cubby.scope('w', 'p')
+    await store.set('old', 'a longer value than the next one')
+    const events: string[] = []
+    const watch = store.watch()
+    await watch.ready
+    await raw.sendCommand(['CONFIG', 'RESETSTAT'])
+    const watching = (async () => {
+      for await (const event of watch as AsyncIterable<ChangeEvent>) {
+        events.push(`${event.type}:${event.key}:${event.version}`)
+        if (events.length === 5) return
+      }
+    })()
+    const versions = await Promise.all([
+      store.set('a', 1),
+      store.set('old', 'short'),
+      store.set('a', 'twice'),
+      store.set('b', [2]),
+      store.set('old', 'again'),
+    ])
+    expect(new Set(versions).size).toBe(5)
+    const stats = String(await raw.sendCommand(['INFO', 'commandstats']))
+    expect(stats).toMatch(/cmdstat_mset:calls=1,/)
+    expect(stats).not.toMatch(/cmdstat_set:/)
+    await watching
+    expect(events).toEqual(['a', 'old', 'a', 'b', 'old'].map((key, i) => `set:${key}:${versions[i]}`))
+    expect(await store.getMany(['a', 'old', 'b'])).toEqual(['twice', 'again', [2]])
+    expect((await store.getEntry('a'))?.version).toBe(versions[2])
+    const live = (await store.list({ values: false })).entries.map((e) => e.key)
+    expect(live).toEqual(['a', 'b', 'old'])
+    expect(await store.usage()).toEqual(await measuredUsage(raw, prefix, '/w/p', live))
+    expect(await cubby.scope().usage()).toEqual(await store.usage())
+    await cubby.close()
+  })
+
+  it('never repeats a version after the counter is lost while the library keeps its block (FLUSHALL)', async () => {
+    const cubby = await openCubby({ url: server.url, prefix: 'flushed' })
+    const store = cubby.scope('w', 'p')
+    const versions = [await store.set('k', 0)]
+    for (let i = 0; i < 300; i++) versions.push(await store.set('k', i))
+    await raw.flushAll()
+    // Past the rest of the block the library holds and into the next one: a counter restarted at 0 must not be used.
+    for (let i = 0; i < 1500; i++) versions.push(await store.set('k', i))
+    expect(new Set(versions).size).toBe(versions.length)
+    await cubby.close()
+  })
+
   it('cuts a huge tick into bounded calls: 160,000 sets in one tick all settle', async () => {
-    const cubby = await openCubby({ url: server.url, prefix: 'huge', timeoutMs: 60_000 })
+    const cubby = await openCubby({ url: server.url, prefix: 'huge', timeoutMs: 60_000, commandTimeoutMs: 60_000 })
     const store = cubby.scope('w', 'p')
     const n = 160_000
     await raw.sendCommand(['CONFIG', 'RESETSTAT'])

@@ -1,16 +1,22 @@
-import { BackendError, type CubbyError, ValueTooLargeError } from '@cubby/core/backend'
+import { BackendError, ValueTooLargeError } from '@cubby/core/backend'
 import WebSocket from 'ws'
+import { lostError, timeoutError } from './failures.js'
+import { GetBatcher } from './get-batch.js'
+import { openSocket } from './open-socket.js'
 import type { WatchHandler } from './watch-client.js'
 import { FrameReader, FrameWriter } from './wire/buffer.js'
-import { sendCorked } from './wire/cork.js'
+import { FrameSender } from './wire/cork.js'
 import { fromWireError, readError } from './wire/errors.js'
-import { type Hello, Kind, Op, readHello, SUBPROTOCOL } from './wire/protocol.js'
+import { type Hello, Kind, Op } from './wire/protocol.js'
 
 /** Options of a connection. */
 export interface ConnectionOptions {
   /** The server's WebSocket URL (`ws://` or `wss://`). */
   url: string
-  /** A call (connecting included) that takes longer fails with `BackendError`. */
+  /**
+   * A call (connecting included) that takes longer fails with `BackendError`. A socket that stays silent for half
+   * of it while calls or watches wait is pinged, and replaced when the pong does not come within the other half.
+   */
   timeoutMs: number
 }
 
@@ -34,11 +40,12 @@ export interface SessionRecord {
 /**
  * One multiplexed WebSocket to a server, shared by every backend (session) of the same URL in this process. It
  * connects on demand, answers each call by request id, bounds every call by `timeoutMs`, keeps at most the
- * server's `maxInFlight` requests outstanding (queueing the rest), re-authenticates sessions and resumes watches
- * after a reconnect.
+ * server's `maxInFlight` requests outstanding (queueing the rest), notices a dead socket by ping, and
+ * re-authenticates sessions and resumes watches after a reconnect.
  */
 export class Connection {
   private socket: WebSocket | undefined
+  private sender: FrameSender | undefined
   private connecting: Promise<void> | undefined
   private hello: Hello | undefined
   private nextId = 1
@@ -53,15 +60,26 @@ export class Connection {
   private ticker: NodeJS.Timeout | undefined
   private reconnectTimer: NodeJS.Timeout | undefined
   private reconnectDelay = 50
+  /** When the socket last delivered anything (a frame or a pong). */
+  private lastHeard = 0
+  /** When the unanswered keepalive ping was sent. */
+  private pingSent: number | undefined
   private closed = false
   /** Users of this connection (backends); it closes when the last one releases it. */
   refs = 0
+  /** Merges single-key gets issued together into one GET frame. */
+  readonly batcher = new GetBatcher(this)
 
   constructor(readonly options: ConnectionOptions) {}
 
   /** The server's greeting, once connected. */
   get serverHello(): Hello | undefined {
     return this.hello
+  }
+
+  /** The server's `maxBatchSize` (keys per GET), once connected. */
+  get maxKeys(): number | undefined {
+    return this.hello?.maxBatchSize
   }
 
   /** Connects (if needed) and resolves with the server's greeting; bounded by `timeoutMs`. */
@@ -88,6 +106,7 @@ export class Connection {
   /** Registers a watch under `handle` so that events and its end reach it. */
   addWatch(handle: number, watch: WatchHandler): void {
     this.watches.set(handle, watch)
+    this.startTicker()
   }
 
   /** Moves a watch to a new handle (after RESUME). */
@@ -108,16 +127,19 @@ export class Connection {
     return this.nextId
   }
 
+  /** Starts a request frame: its header (`op`, a fresh id, `session`) is written; the caller adds the body. */
+  begin(session: number, op: number, size?: number): FrameWriter {
+    return new FrameWriter(size).u8(op).u32(this.takeId()).u32(session)
+  }
+
   /**
-   * Sends a request and resolves with a reader over its result body. `write` marks requests that change data, whose
-   * outcome is unknown when the connection drops after they were sent (the error says so).
+   * Sends a frame started with `begin` and resolves with a reader over its result body. `write` marks requests that
+   * change data, whose outcome is unknown when the connection drops after they were sent (the error says so).
    */
-  request(session: number, op: number, body: (w: FrameWriter) => void, write: boolean): Promise<FrameReader> {
+  submit(w: FrameWriter, write: boolean): Promise<FrameReader> {
+    // Gets merged but not yet sent were called before this request: they go first.
+    if (this.batcher.pending) this.batcher.flush()
     if (this.closed) return Promise.reject(new BackendError('the remote connection is closed'))
-    const id = this.takeId()
-    const w = new FrameWriter()
-    w.u8(op).u32(id).u32(session)
-    body(w)
     const frame = w.finish()
     const limit = this.hello?.maxFrameBytes
     if (limit !== undefined && frame.byteLength > limit) {
@@ -127,32 +149,51 @@ export class Connection {
         'write fewer or smaller values per batch, or raise maxFrameBytes on the server'
       return Promise.reject(error)
     }
+    const id = frame.readUInt32LE(1)
     return new Promise<FrameReader>((resolve, reject) => {
-      this.pending.set(id, {
+      const entry: Pending = {
         deadline: Date.now() + this.options.timeoutMs,
         write,
         sent: false,
         frame,
         resolve,
         reject,
-      })
-      this.queue.push(id)
+      }
+      this.pending.set(id, entry)
       this.startTicker()
-      if (this.socket?.readyState === WebSocket.OPEN) this.flush()
+      const socket = this.socket
+      if (socket !== undefined && this.queue.length === 0 && this.inFlight < this.hello!.maxInFlight) {
+        // The common case: connected, a slot free, nothing queued ahead.
+        entry.sent = true
+        this.inFlight++
+        this.sender!.send(frame)
+        return
+      }
+      this.queue.push(id)
+      if (socket !== undefined) this.flush()
       else this.connect().catch(() => {}) // failures reach the queued requests through failAll()
     })
+  }
+
+  /** `begin` + `submit`, for callers that write their body in a callback. */
+  request(session: number, op: number, body: (w: FrameWriter) => void, write: boolean): Promise<FrameReader> {
+    const w = this.begin(session, op)
+    body(w)
+    return this.submit(w, write)
   }
 
   /** Releases the connection: fails what is pending, closes the socket. */
   close(): void {
     if (this.closed) return
     this.closed = true
+    this.batcher.flush() // their requests fail: the connection is closed
     clearTimeout(this.reconnectTimer)
     this.failAll(new BackendError('the remote connection was closed'))
     for (const watch of this.watches.values()) watch.end(new BackendError('the remote connection was closed'))
     this.watches.clear()
     this.socket?.terminate()
     this.socket = undefined
+    this.sender = undefined
     this.stopTicker()
   }
 
@@ -165,97 +206,74 @@ export class Connection {
   /** Opens a socket unless one is open or opening; settles when it is open (HELLO received) or failed. */
   private connect(): Promise<void> {
     if (this.closed) return Promise.reject(new BackendError('the remote connection is closed'))
-    if (this.socket?.readyState === WebSocket.OPEN && this.hello) return Promise.resolve()
+    if (this.socket !== undefined) return Promise.resolve()
     this.connecting ??= this.open().finally(() => {
       this.connecting = undefined
     })
     return this.connecting
   }
 
-  private open(): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const timeoutMs = this.options.timeoutMs
-      let settled = false
-      const socket = new WebSocket(this.options.url, SUBPROTOCOL, {
-        perMessageDeflate: false,
-        handshakeTimeout: timeoutMs,
-        maxPayload: 0x7fff_ffff,
+  private async open(): Promise<void> {
+    let socket: WebSocket | undefined
+    const heard = () => {
+      if (this.socket !== socket) return
+      this.lastHeard = Date.now()
+      this.pingSent = undefined
+    }
+    try {
+      const opened = await openSocket(this.options.url, this.options.timeoutMs, {
+        message: (data) => {
+          heard()
+          if (this.socket === socket) this.receive(data)
+        },
+        pong: heard,
+        close: () => {
+          if (this.socket === socket) this.lost()
+        },
       })
-      socket.binaryType = 'nodebuffer'
-      const fail = (error: CubbyError) => {
-        if (settled) return
-        settled = true
-        clearTimeout(timer)
-        socket.terminate()
-        this.failAll(error)
-        this.scheduleReconnect()
-        reject(error)
-      }
-      const timer = setTimeout(
-        () =>
-          fail(new BackendError(`the server at ${this.options.url} did not answer within ${timeoutMs} ms (timeoutMs)`)),
-        timeoutMs,
-      )
-      socket.on('error', (error) =>
-        fail(new BackendError(`cannot reach the server at ${this.options.url}: ${error.message}`, { cause: error })),
-      )
-      socket.on('close', () => {
-        if (!settled) fail(new BackendError(`the server at ${this.options.url} closed the connection while opening`))
-        else if (this.socket === socket) this.lost()
-      })
-      socket.on('message', (data: Buffer) => {
-        if (!settled) {
-          try {
-            const r = new FrameReader(data)
-            if (r.u8() !== Kind.HELLO) throw new Error('expected HELLO')
-            r.u32()
-            this.hello = readHello(r)
-          } catch (error) {
-            fail(
-              new BackendError(
-                `the server at ${this.options.url} did not greet with HELLO: ${(error as Error).message}`,
-              ),
-            )
-            return
-          }
-          settled = true
-          clearTimeout(timer)
-          this.socket = socket
-          this.reconnectDelay = 50
-          this.reauthenticate()
-          this.flush()
-          resolve()
-          return
-        }
-        this.receive(data)
-      })
-    })
+      socket = opened.socket
+      this.hello = opened.hello
+    } catch (error) {
+      this.failAll(error as Error)
+      this.scheduleReconnect()
+      throw error
+    }
+    if (this.closed) {
+      socket.terminate()
+      throw new BackendError('the remote connection is closed')
+    }
+    this.socket = socket
+    this.sender = new FrameSender(socket)
+    this.lastHeard = Date.now()
+    this.pingSent = undefined
+    this.reconnectDelay = 50
+    this.reauthenticate()
+    this.flush()
   }
 
   /** After a reconnect: AUTH every session and RESUME every watch, ahead of queued requests. */
   private reauthenticate(): void {
-    const socket = this.socket!
     for (const [session, record] of this.sessions) {
-      const w = new FrameWriter()
-      w.u8(Op.AUTH).u32(this.takeId()).u32(session).str(record.token)
-      // Its answer is ignored: a refused token fails the session's own requests with UNAUTHORIZED.
-      socket.send(w.finish())
+      // Its answer is ignored (but counted in flight, as the server counts it): a refused token fails the session's
+      // own requests with UNAUTHORIZED.
+      this.inFlight++
+      this.sender!.send(this.begin(session, Op.AUTH).str(record.token).finish())
     }
     for (const [handle, watch] of [...this.watches]) watch.resume(handle)
   }
 
   /** Sends queued requests while in-flight slots are free. */
   private flush(): void {
-    const socket = this.socket
-    if (!socket || socket.readyState !== WebSocket.OPEN) return
-    const max = this.hello?.maxInFlight ?? 1
+    const sender = this.sender
+    if (sender === undefined) return
+    const max = this.hello!.maxInFlight
     while (this.queue.length > 0 && this.inFlight < max) {
       const id = this.queue.shift()!
       const entry = this.pending.get(id)
       if (!entry || entry.sent) continue
       entry.sent = true
       this.inFlight++
-      sendCorked(socket, entry.frame)
+      sender.send(entry.frame)
     }
   }
 
@@ -274,15 +292,14 @@ export class Connection {
       this.watches.get(id)?.frame(kind, r)
       return
     }
+    if (kind !== Kind.RESULT && kind !== Kind.ERROR) return
+    if (this.inFlight > 0) this.inFlight--
+    if (this.queue.length > 0) this.flush()
     const entry = this.pending.get(id)
-    if (kind === Kind.RESULT || kind === Kind.ERROR) {
-      if (this.inFlight > 0) this.inFlight--
-      this.flush()
-    }
     if (!entry) return
     this.pending.delete(id)
     if (kind === Kind.RESULT) entry.resolve(r)
-    else if (kind === Kind.ERROR) {
+    else {
       try {
         entry.reject(fromWireError(readError(r), (scope) => scope))
       } catch (error) {
@@ -294,18 +311,13 @@ export class Connection {
   /** The socket closed after it was open: fail what was sent, keep what was not for the next socket. */
   private lost(): void {
     this.socket = undefined
+    this.sender = undefined
+    this.pingSent = undefined
     this.inFlight = 0
     for (const [id, entry] of this.pending) {
       if (!entry.sent) continue
       this.pending.delete(id)
-      entry.reject(
-        new BackendError(
-          entry.write
-            ? `the connection to ${this.options.url} was lost after this write was sent: its outcome is unknown; ` +
-                'read the keys before retrying'
-            : `the connection to ${this.options.url} was lost before the server answered; retry the call`,
-        ),
-      )
+      entry.reject(lostError(this.options.url, entry.write))
     }
     for (const watch of this.watches.values()) watch.disconnected()
     if (this.queue.length > 0) this.connect().catch(() => {})
@@ -321,7 +333,7 @@ export class Connection {
       // Keep trying until a socket is open: watches waiting to resume have no call of their own to trigger one.
       this.connect().then(
         () => {
-          if (this.socket?.readyState !== WebSocket.OPEN) this.scheduleReconnect()
+          if (this.socket === undefined) this.scheduleReconnect()
         },
         () => this.scheduleReconnect(),
       )
@@ -338,9 +350,9 @@ export class Connection {
   }
 
   private startTicker(): void {
-    if (this.ticker) return
+    if (this.ticker || this.closed) return
     const period = Math.max(10, Math.min(500, Math.floor(this.options.timeoutMs / 10)))
-    this.ticker = setInterval(() => this.expire(), period)
+    this.ticker = setInterval(() => this.tick(), period)
     this.ticker.unref()
   }
 
@@ -349,19 +361,38 @@ export class Connection {
     this.ticker = undefined
   }
 
-  /** Fails requests past their deadline. */
-  private expire(): void {
+  private tick(): void {
     const now = Date.now()
+    this.expire(now)
+    this.keepalive(now)
+    if (this.pending.size === 0 && this.watches.size === 0) this.stopTicker()
+  }
+
+  /**
+   * While calls are outstanding or watches wait for events, a socket silent for `timeoutMs / 2` is pinged; one that
+   * still has not answered `timeoutMs / 2` later is dead (a half-open TCP connection, a frozen server): it is cut,
+   * which fails what was sent on it and reconnects, so nothing waits on it past its `timeoutMs`.
+   */
+  private keepalive(now: number): void {
+    const socket = this.socket
+    if (socket === undefined || (this.inFlight === 0 && this.watches.size === 0)) return
+    const half = this.options.timeoutMs / 2
+    if (this.pingSent === undefined) {
+      if (now - this.lastHeard < half) return
+      this.pingSent = now
+      socket.ping()
+    } else if (now - this.pingSent >= half) {
+      socket.terminate()
+      this.lost()
+    }
+  }
+
+  /** Fails requests past their deadline. */
+  private expire(now: number): void {
     for (const [id, entry] of this.pending) {
       if (entry.deadline > now) continue
       this.pending.delete(id)
-      entry.reject(
-        new BackendError(
-          `the server at ${this.options.url} did not answer within ${this.options.timeoutMs} ms (timeoutMs)` +
-            (entry.write && entry.sent ? '; the outcome of this write is unknown: read before retrying' : ''),
-        ),
-      )
+      entry.reject(timeoutError(this.options.url, this.options.timeoutMs, entry.write && entry.sent))
     }
-    if (this.pending.size === 0) this.stopTicker()
   }
 }

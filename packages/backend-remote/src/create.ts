@@ -1,7 +1,7 @@
-import { type Backend, BackendError, type BackendInit, InvalidConfigError } from '@cubby/core/backend'
+import { type Backend, type BackendInit, InvalidConfigError } from '@cubby/core/backend'
 import { acquire, release } from './pool.js'
 import { RemoteBackend } from './remote-backend.js'
-import { Op, PROTOCOL_VERSION, readSessionInfo } from './wire/protocol.js'
+import { Op, readSessionInfo } from './wire/protocol.js'
 
 /** Backend options of `openCubby({ url: 'cubby+ws://…', … })`. */
 export interface RemoteOptions {
@@ -45,10 +45,8 @@ export async function createBackend(init: BackendInit): Promise<Backend> {
   const connection = acquire(url, init.timeoutMs)
   let session: number | undefined
   try {
+    // The socket refuses a server of another protocol version (its HELLO), on every (re)connection.
     const hello = await connection.ready()
-    if (hello.version !== PROTOCOL_VERSION) {
-      throw new BackendError(`the server speaks protocol v${hello.version}; this client speaks v${PROTOCOL_VERSION}`)
-    }
     session = connection.addSession(token)
     const reader = await connection.request(session, Op.AUTH, (w) => w.str(token), false)
     return new RemoteBackend(connection, session, hello, readSessionInfo(reader))

@@ -1,6 +1,7 @@
 import {
   type Backend,
   type BackendCapabilities,
+  BackendError,
   ForbiddenError,
   type ListQuery,
   QuotaExceededError,
@@ -15,7 +16,7 @@ import {
 import type { Connection } from './connection.js'
 import { release } from './pool.js'
 import { WatchHandler } from './watch-client.js'
-import type { FrameReader } from './wire/buffer.js'
+import type { FrameReader, FrameWriter } from './wire/buffer.js'
 import {
   type Hello,
   Op,
@@ -39,9 +40,12 @@ export class RemoteBackend implements Backend {
   /** The path core's scopes are relative to on the server: `[]` for a root token, else `[workspace, plugin]`. */
   private readonly base: readonly string[]
   private readonly relative = new WeakMap<ScopePath, string[]>()
+  /** `JSON.stringify` of each relative path, naming it in the get batcher. */
+  private readonly relKeys = new WeakMap<readonly string[], string>()
   private closed = false
   /** Calls not yet settled: `close()` lets them finish first. */
-  private readonly inFlight = new Set<Promise<unknown>>()
+  private active = 0
+  private drained: (() => void) | undefined
 
   constructor(
     private readonly connection: Connection,
@@ -62,44 +66,75 @@ export class RemoteBackend implements Backend {
   }
 
   get(scope: ScopePath, keys: readonly string[], options: { values: boolean; now: number }) {
-    return this.call(scope, Op.GET, false, (w, rel) => {
-      w.path(rel)
-        .u8(options.values ? 1 : 0)
-        .u32(keys.length)
-      for (const key of keys) w.str(key)
-    }).then((r) => readGetResult(r, keys, options.now))
+    if (keys.length === 1) return this.getOne(scope, keys[0]!, options)
+    const w = this.begin(scope, Op.GET, 32 + keys.length * 24)
+    if (w instanceof Error) return Promise.reject(w)
+    w.u8(options.values ? 1 : 0).u32(keys.length)
+    for (const key of keys) w.str(key)
+    return this.call(w, false, (r) => readGetResult(r, keys, options.now))
+  }
+
+  /** A single-key get: merged with the other gets of this burst into one GET frame (see `GetBatcher`). */
+  private getOne(scope: ScopePath, key: string, options: { values: boolean; now: number }) {
+    let rel: string[]
+    try {
+      rel = this.rel(scope)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    let relKey = this.relKeys.get(rel)
+    if (relKey === undefined) {
+      relKey = JSON.stringify(rel)
+      this.relKeys.set(rel, relKey)
+    }
+    this.active++
+    const got = this.connection.batcher.get(this.session, rel, relKey, key, options.values, options.now)
+    return got.then(
+      (entry) => {
+        this.settled()
+        return [entry]
+      },
+      (error: unknown) => {
+        this.settled()
+        throw error
+      },
+    )
   }
 
   write(request: WriteRequest): Promise<WriteResult> {
+    const w = this.begin(request.scope, Op.WRITE)
+    if (w instanceof Error) return Promise.reject(w)
     // Quota caps are the server's; a root session may add its own (relative to the base, like every path).
-    const quotas = this.info.root ? request.quotas : []
-    return this.call(request.scope, Op.WRITE, true, (w, rel) => {
-      w.path(rel)
-      writeWrite(w, request.checks, request.ops, quotas, request.now)
-    }).then(readWriteResult)
+    writeWrite(w, request.checks, request.ops, this.info.root ? request.quotas : [], request.now)
+    return this.call(w, true, readWriteResult)
   }
 
   list(scope: ScopePath, query: ListQuery): Promise<StoredEntry[]> {
-    return this.call(scope, Op.LIST, false, (w, rel) => {
-      w.path(rel)
-      writeListQuery(w, query)
-    }).then((r) => readListResult(r, query.now))
+    const w = this.begin(scope, Op.LIST)
+    if (w instanceof Error) return Promise.reject(w)
+    writeListQuery(w, query)
+    return this.call(w, false, (r) => readListResult(r, query.now))
   }
 
   clear(scope: ScopePath): Promise<number> {
-    return this.call(scope, Op.CLEAR, true, (w, rel) => w.path(rel)).then((r) => r.f64())
+    const w = this.begin(scope, Op.CLEAR)
+    if (w instanceof Error) return Promise.reject(w)
+    return this.call(w, true, (r) => r.f64())
   }
 
   drop(scope: ScopePath): Promise<void> {
-    return this.call(scope, Op.DROP, true, (w, rel) => w.path(rel)).then(() => undefined)
+    const w = this.begin(scope, Op.DROP)
+    if (w instanceof Error) return Promise.reject(w)
+    return this.call(w, true, () => undefined)
   }
 
   scopes(scope: ScopePath, options: { after?: string; limit: number }): Promise<string[]> {
-    return this.call(scope, Op.SCOPES, false, (w, rel) => {
-      w.path(rel).u32(options.limit)
-      if (options.after === undefined) w.u8(0)
-      else w.u8(1).str(options.after)
-    }).then((r) => {
+    const w = this.begin(scope, Op.SCOPES)
+    if (w instanceof Error) return Promise.reject(w)
+    w.u32(options.limit)
+    if (options.after === undefined) w.u8(0)
+    else w.u8(1).str(options.after)
+    return this.call(w, false, (r) => {
       const names: string[] = []
       for (let n = r.u32(), i = 0; i < n; i++) names.push(r.str())
       return names
@@ -107,7 +142,9 @@ export class RemoteBackend implements Backend {
   }
 
   usage(scope: ScopePath): Promise<Usage> {
-    return this.call(scope, Op.USAGE, false, (w, rel) => w.path(rel)).then((r) => ({ keys: r.f64(), bytes: r.f64() }))
+    const w = this.begin(scope, Op.USAGE)
+    if (w instanceof Error) return Promise.reject(w)
+    return this.call(w, false, (r) => ({ keys: r.f64(), bytes: r.f64() }))
   }
 
   watch(scope: ScopePath, sink: WatchSink): WatchSubscription {
@@ -126,42 +163,59 @@ export class RemoteBackend implements Backend {
     if (this.closed) return
     this.closed = true
     // Every call settles within timeoutMs on its own, so this wait is bounded.
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight])
+    if (this.active > 0) await new Promise<void>((resolve) => (this.drained = resolve))
     this.connection.removeSession(this.session)
     release(this.connection)
   }
 
-  /** Sends one request for `scope`; maps a quota error's scope back to the client's path. */
-  private call(
-    scope: ScopePath,
-    op: number,
-    write: boolean,
-    body: (w: import('./wire/buffer.js').FrameWriter, rel: string[]) => void,
-  ): Promise<FrameReader> {
+  /** A request frame for `scope` with its path written, or the `ForbiddenError` of a scope outside the context. */
+  private begin(scope: ScopePath, op: number, size?: number): FrameWriter | Error {
     let rel: string[]
     try {
       rel = this.rel(scope)
     } catch (error) {
-      return Promise.reject(error)
+      return error as Error
     }
-    const call = this.connection.request(this.session, op, (w) => body(w, rel), write)
-    this.inFlight.add(call)
-    const settled = () => this.inFlight.delete(call)
-    call.then(settled, settled)
-    return call.catch((error: unknown) => {
-      if (error instanceof QuotaExceededError && this.base.length > 0) {
-        const mapped = new QuotaExceededError({
-          scope: [...this.base, ...error.scope],
-          dimension: error.dimension,
-          limit: error.limit,
-          used: error.used,
-          requested: error.requested,
-        })
-        mapped.message = error.message
-        throw mapped
-      }
-      throw error
+    return this.connection.begin(this.session, op, size).path(rel)
+  }
+
+  /**
+   * Sends a request and decodes its answer. A quota error's scope is mapped back to the client's path; an answer
+   * that does not decode is a `BackendError`.
+   */
+  private call<T>(w: FrameWriter, write: boolean, decode: (r: FrameReader) => T): Promise<T> {
+    this.active++
+    return this.connection.submit(w, write).then(
+      (r) => {
+        this.settled()
+        try {
+          return decode(r)
+        } catch (error) {
+          throw new BackendError(`unreadable answer from the server: ${(error as Error).message}`, { cause: error })
+        }
+      },
+      (error: unknown) => {
+        this.settled()
+        throw this.mapError(error)
+      },
+    )
+  }
+
+  private settled(): void {
+    if (--this.active === 0 && this.drained) this.drained()
+  }
+
+  private mapError(error: unknown): unknown {
+    if (!(error instanceof QuotaExceededError) || this.base.length === 0) return error
+    const mapped = new QuotaExceededError({
+      scope: [...this.base, ...error.scope],
+      dimension: error.dimension,
+      limit: error.limit,
+      used: error.used,
+      requested: error.requested,
     })
+    mapped.message = error.message
+    return mapped
   }
 
   /** `scope` relative to the token's base, or `ForbiddenError` when it lies outside. Cached per path object. */

@@ -1,5 +1,11 @@
 import { EventEmitter } from 'node:events'
-import { DEFAULT_LIMITS, InvalidConfigError, type KVStore } from '@cubby/core'
+import {
+  store as ambientStore,
+  user as ambientUser,
+  DEFAULT_LIMITS,
+  InvalidConfigError,
+  type KVStore,
+} from '@cubby/core'
 import { chunks, groupByTtl } from './batches.js'
 
 /** Options of `KeyvCubby`. */
@@ -49,7 +55,15 @@ export class KeyvCubby extends EventEmitter {
   throwOnErrors: boolean
   private readonly maxBatchSize: number
   private readonly pageSize: number
-  private cached: { namespace: string | undefined; scope: KVStore } | undefined
+  private cached: Target | undefined
+  /**
+   * Whether `scope` is the ambient `store` or `user`, which act on the enclosing `cubby.run()`'s scope: its child
+   * scope must then be taken per call, never cached (a cached one would stay bound to the first run's context).
+   */
+  private readonly ambient: boolean
+  /** `error` handlers of the single-key calls, made once: no closure per call. */
+  private readonly failUndefined = (error: unknown): undefined => this.fail(error, undefined)
+  private readonly failFalse = (error: unknown): boolean => this.fail(error, false)
 
   /** Wraps `scope`; keyv namespaces become its child scopes. */
   constructor(
@@ -58,33 +72,47 @@ export class KeyvCubby extends EventEmitter {
   ) {
     super()
     this.opts = { dialect: 'cubby', url: ITERABLE_URL }
+    this.ambient = scope === ambientStore || scope === ambientUser
     this.throwOnErrors = options.throwOnErrors ?? false
     this.maxBatchSize = positive('maxBatchSize', options.maxBatchSize ?? DEFAULT_LIMITS.maxBatchSize)
     this.pageSize = positive('pageSize', options.pageSize ?? 100)
   }
 
-  /** The stored value (keyv's serialized string), or undefined. */
-  async get(key: string): Promise<unknown> {
-    return this.guard(undefined, () => this.target().get(this.unprefix(key)))
+  /**
+   * The stored value (keyv's serialized string), or undefined. Like `set`, `has` and `delete`, one Cubby call and
+   * one promise step of its own: no `async` wrapper, so a `Promise.all` of keyv calls reaches the backend in the
+   * same tick and is coalesced there (one MGET on Redis, one transaction on SQLite).
+   */
+  get(key: string): Promise<unknown> {
+    let target: Target
+    try {
+      target = this.target()
+    } catch (error) {
+      return this.failLater(error, undefined)
+    }
+    return target.scope.get(strip(target, key)).then(undefined, this.failUndefined)
   }
 
   /** The stored values of `keys`, in order; chunked by `maxBatchSize`. */
   async getMany(keys: string[]): Promise<unknown[]> {
     return this.guard([], async () => {
-      const scope = this.target()
+      const target = this.target()
       const out: unknown[] = []
       for (const part of chunks(keys, this.maxBatchSize))
-        out.push(...(await scope.getMany(part.map((k) => this.unprefix(k)))))
+        out.push(...(await target.scope.getMany(part.map((k) => strip(target, k)))))
       return out
     })
   }
 
   /** Stores `value`; `ttl` in milliseconds (keyv's unit, Cubby's too). Resolves true, or false after `error`. */
-  async set(key: string, value: unknown, ttl?: number): Promise<boolean> {
-    return this.guard(false, async () => {
-      await this.target().set(this.unprefix(key), value, ttl ? { ttl } : undefined)
-      return true
-    })
+  set(key: string, value: unknown, ttl?: number): Promise<boolean> {
+    let target: Target
+    try {
+      target = this.target()
+    } catch (error) {
+      return this.failLater(error, false)
+    }
+    return target.scope.set(strip(target, key), value, ttl ? { ttl } : undefined).then(written, this.failFalse)
   }
 
   /**
@@ -94,11 +122,11 @@ export class KeyvCubby extends EventEmitter {
   async setMany(entries: KeyvEntry[]): Promise<boolean[]> {
     const results: boolean[] = entries.map(() => false)
     await this.guard(undefined, async () => {
-      const scope = this.target()
+      const target = this.target()
       for (const [ttl, group] of groupByTtl(entries)) {
         for (const part of chunks(group, this.maxBatchSize)) {
-          await scope.setMany(
-            part.map(({ entry }) => [this.unprefix(entry.key), entry.value] as const),
+          await target.scope.setMany(
+            part.map(({ entry }) => [strip(target, entry.key), entry.value] as const),
             ttl ? { ttl } : undefined,
           )
           for (const { index } of part) results[index] = true
@@ -109,8 +137,14 @@ export class KeyvCubby extends EventEmitter {
   }
 
   /** Whether `key` holds a live value. */
-  async has(key: string): Promise<boolean> {
-    return this.guard(false, () => this.target().has(this.unprefix(key)))
+  has(key: string): Promise<boolean> {
+    let target: Target
+    try {
+      target = this.target()
+    } catch (error) {
+      return this.failLater(error, false)
+    }
+    return target.scope.has(strip(target, key)).then(undefined, this.failFalse)
   }
 
   /** Whether each of `keys` holds a live value. */
@@ -118,24 +152,30 @@ export class KeyvCubby extends EventEmitter {
     return this.guard(
       keys.map(() => false),
       async () => {
-        const scope = this.target()
-        return Promise.all(keys.map((key) => scope.has(this.unprefix(key))))
+        const target = this.target()
+        return Promise.all(keys.map((key) => target.scope.has(strip(target, key))))
       },
     )
   }
 
   /** Resolves to whether `key` was removed. */
-  async delete(key: string): Promise<boolean> {
-    return this.guard(false, () => this.target().delete(this.unprefix(key)))
+  delete(key: string): Promise<boolean> {
+    let target: Target
+    try {
+      target = this.target()
+    } catch (error) {
+      return this.failLater(error, false)
+    }
+    return target.scope.delete(strip(target, key)).then(undefined, this.failFalse)
   }
 
   /** Resolves to whether anything was removed; chunked by `maxBatchSize`. */
   async deleteMany(keys: string[]): Promise<boolean> {
     return this.guard(false, async () => {
-      const scope = this.target()
+      const target = this.target()
       let removed = 0
       for (const part of chunks(keys, this.maxBatchSize))
-        removed += await scope.deleteMany(part.map((k) => this.unprefix(k)))
+        removed += await target.scope.deleteMany(part.map((k) => strip(target, k)))
       return removed > 0
     })
   }
@@ -143,7 +183,7 @@ export class KeyvCubby extends EventEmitter {
   /** Removes the current namespace's keys: its scope's own keys, never another namespace's or child scopes'. */
   async clear(): Promise<void> {
     await this.guard(undefined, async () => {
-      await this.target().clear()
+      await this.target().scope.clear()
     })
   }
 
@@ -153,16 +193,14 @@ export class KeyvCubby extends EventEmitter {
    */
   async *iterator(namespace?: string): AsyncGenerator<[string, unknown], void> {
     const ns = namespace ?? this.namespace
-    const scope = this.scopeOf(ns)
-    const prefix = ns ? `${ns}:` : ''
+    const { scope, prefix } = this.scopeOf(ns)
     const entries = scope.entries({ pageSize: this.pageSize })
     while (true) {
       let next: IteratorResult<{ key: string; value: unknown }>
       try {
         next = await entries.next()
       } catch (error) {
-        this.report(error)
-        if (this.throwOnErrors) throw error
+        this.fail(error, undefined)
         return
       }
       if (next.done) return
@@ -173,23 +211,23 @@ export class KeyvCubby extends EventEmitter {
   /** Nothing to release: the cubby belongs to its owner, who closes it. */
   async disconnect(): Promise<void> {}
 
-  /** The scope of the current namespace. */
-  private target(): KVStore {
+  /** The scope (and keyv key prefix) of the current namespace. */
+  private target(): Target {
     return this.scopeOf(this.namespace)
   }
 
-  private scopeOf(namespace: string | undefined): KVStore {
+  /**
+   * The namespace's scope, cached for as long as keyv keeps the same namespace (over an ambient store, taken per
+   * call in the current context). Throws for a bad namespace, or outside `cubby.run()` over an ambient store.
+   */
+  private scopeOf(namespace: string | undefined): Target {
     const cached = this.cached
-    if (cached && cached.namespace === namespace) return cached.scope
-    const scope = namespace ? this.scope.scope(namespace) : this.scope
-    this.cached = { namespace, scope }
-    return scope
-  }
-
-  /** keyv prefixes keys with `namespace:`; the namespace is the scope here, so the prefix goes. */
-  private unprefix(key: string): string {
-    const ns = this.namespace
-    return ns && typeof key === 'string' && key.startsWith(`${ns}:`) ? key.slice(ns.length + 1) : key
+    if (cached && cached.namespace === namespace) return cached
+    const target: Target = namespace
+      ? { namespace, scope: this.scope.scope(namespace), prefix: `${namespace}:` }
+      : { namespace, scope: this.scope, prefix: '' }
+    if (!namespace || !this.ambient) this.cached = target
+    return target
   }
 
   /** Runs `fn`; on failure emits `error`, then rethrows with `throwOnErrors`, else resolves to `failed`. */
@@ -197,16 +235,42 @@ export class KeyvCubby extends EventEmitter {
     try {
       return await fn()
     } catch (error) {
-      this.report(error)
-      if (this.throwOnErrors) throw error
-      return failed
+      return this.fail(error, failed)
     }
   }
 
-  /** Emits `error`; with no listener at all, Node's EventEmitter throws it, so the call rejects. */
-  private report(error: unknown): void {
-    this.emit('error', error)
+  /** `fail` for an error thrown before a Cubby call started: reported as a settled promise, never a sync throw. */
+  private failLater<T>(error: unknown, failed: T): Promise<T> {
+    return new Promise<T>((resolve) => resolve(this.fail(error, failed)))
   }
+
+  /**
+   * Emits `error` (with no listener at all, Node's EventEmitter throws it, so the call rejects); then rethrows with
+   * `throwOnErrors`, else returns `failed`, keyv's "failed" value for the call.
+   */
+  private fail<T>(error: unknown, failed: T): T {
+    this.emit('error', error)
+    if (this.throwOnErrors) throw error
+    return failed
+  }
+}
+
+/** A namespace's scope and the `namespace:` prefix keyv puts on its keys (`''` without a namespace). */
+interface Target {
+  namespace: string | undefined
+  scope: KVStore
+  prefix: string
+}
+
+/** keyv prefixes keys with `namespace:`; the namespace is the scope here, so the prefix goes. */
+function strip(target: Target, key: string): string {
+  const { prefix } = target
+  return prefix !== '' && typeof key === 'string' && key.startsWith(prefix) ? key.slice(prefix.length) : key
+}
+
+/** `set`'s result once the write is acknowledged. */
+function written(): boolean {
+  return true
 }
 
 /** Checks an integer option >= 1, or throws `InvalidConfigError` naming it. */

@@ -1,6 +1,6 @@
 // KeyvCubby's own promises beyond @keyv/test-suite: where namespaces live (checked in the stored scopes), clear()
 // isolation, iterator on every backend, batches over maxBatchSize, TTL, and errors through keyv's `error` event.
-import type { Cubby } from '@cubby/core'
+import { type Cubby, store } from '@cubby/core'
 import { ITERABLE_URL, KeyvCubby } from '@cubby/keyv'
 import Keyv from 'keyv'
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -23,6 +23,17 @@ describe.each(useBackends())('KeyvCubby on $name', (backend) => {
     const bare = new Keyv({ store: new KeyvCubby(scope), namespace: undefined })
     await bare.set('k', 1)
     expect(await scope.has('k')).toBe(true)
+  })
+
+  it('reads entries as every version of the adapter stored them: keyv’s string as a Cubby string value', async () => {
+    const scope = cubby.scope('stored-form')
+    await scope.scope('old').set('k', '{"value":{"n":1,"s":":x"},"expires":null}') // as 0.1.0 wrote it
+    await scope.scope('old').set('b', '{"value":":base64:AQID"}')
+    const keyv = new Keyv({ store: new KeyvCubby(scope), namespace: 'old' })
+    expect(await keyv.get('k')).toEqual({ n: 1, s: 'x' }) // keyv's own ':' escaping, undone by keyv
+    expect(await keyv.get('b')).toEqual(Buffer.from([1, 2, 3]))
+    await keyv.set('k', { n: 2 })
+    expect(await scope.scope('old').get('k')).toBe('{"value":{"n":2}}')
   })
 
   it('clear() of one namespace keeps other namespaces, nested-looking ones and the scope’s other data', async () => {
@@ -102,6 +113,35 @@ describe.each(useBackends())('KeyvCubby on $name', (backend) => {
     await expect(strict.get('k')).rejects.toMatchObject({ code: 'CLOSED' })
     // Standalone, with nobody listening, nothing is swallowed either.
     await expect(new KeyvCubby(scope).get('k')).rejects.toMatchObject({ code: 'CLOSED' })
+  })
+
+  it('reports a namespace Cubby refuses as a scope through the error event, never by throwing at the call', async () => {
+    const store = new KeyvCubby(cubby.scope('bad-ns'))
+    store.namespace = '\uD800' // a lone surrogate: not a valid scope segment
+    const errors: unknown[] = []
+    store.on('error', (error) => errors.push(error))
+    const calls = [store.get('k'), store.set('k', 'v'), store.has('k'), store.delete('k')]
+    expect(await Promise.all(calls)).toEqual([undefined, false, false, false])
+    expect(errors.map((error) => (error as { code?: string }).code)).toEqual(Array(4).fill('INVALID_SCOPE'))
+    const strict = new KeyvCubby(cubby.scope('bad-ns'), { throwOnErrors: true })
+    strict.namespace = '\uD800'
+    strict.on('error', () => {})
+    const pending = strict.set('k', 'v') // returned, not thrown
+    await expect(pending).rejects.toMatchObject({ code: 'INVALID_SCOPE' })
+  })
+
+  it('over the ambient store, acts on each call’s own cubby.run() context, namespace included', async () => {
+    const keyv = new Keyv({ store: new KeyvCubby(store), namespace: 'ns' })
+    const errors: unknown[] = []
+    keyv.on('error', (error) => errors.push(error))
+    await cubby.run({ plugin: 'plugin-a' }, () => keyv.set('k', 'a'))
+    expect(await cubby.run({ plugin: 'plugin-b' }, () => keyv.get('k'))).toBeUndefined()
+    await cubby.run({ plugin: 'plugin-b' }, () => keyv.set('k', 'b'))
+    expect(await cubby.run({ plugin: 'plugin-a' }, () => keyv.get('k'))).toBe('a')
+    expect(await cubby.stores({ plugin: 'plugin-b' }).store.scope('ns').get('k')).toBe(JSON.stringify({ value: 'b' }))
+    expect(errors).toEqual([])
+    expect(await keyv.get('k')).toBeUndefined() // outside any run: NoContextError, through the error event
+    expect((errors[0] as { code?: string }).code).toBe('NO_CONTEXT')
   })
 
   it('refuses a bad maxBatchSize with InvalidConfigError', () => {

@@ -2,36 +2,45 @@ import type { Socket } from 'node:net'
 import {
   FrameError,
   FrameReader,
+  FrameSender,
   FrameWriter,
   Kind,
   Op,
-  sendCorked,
   toWireError,
   type WireEvent,
   writeError,
   writeEvent,
   writeSessionInfo,
 } from '@cubby/backend-remote/wire'
-import { BackendError, ForbiddenError, InvalidConfigError, QuotaExceededError, UnauthorizedError } from '@cubby/core'
+import { BackendError, InvalidConfigError, QuotaExceededError, UnauthorizedError } from '@cubby/core'
 import WebSocket from 'ws'
-import { requirePermission, resolve, type Session, sessionOf } from './access.js'
+import { type Session, sessionOf } from './access.js'
+import { ConnectionWatches } from './connection-watches.js'
 import { type HandlerContext, handle, type Reply } from './handlers.js'
 import type { ResolvedServerOptions } from './options.js'
 import { holdsPartialMessage } from './partial-frame.js'
 import type { ConnectionSlots } from './slots.js'
 import { verifyToken } from './tokens.js'
-import { viewAt } from './views.js'
-import { WatchLeases } from './watch-leases.js'
-import type { ServerWatch, WatchRegistry, WatchTarget } from './watches.js'
+import type { WatchRegistry, WatchTarget } from './watches.js'
 
 /** Most sessions (tokens) one connection may hold. */
 const MAX_SESSIONS = 4096
+
+const NOTHING: Reply = () => {}
+
+/** A session of a connection: its verification, and the session once verified (so requests skip the wait). */
+interface SessionSlot {
+  ready: Promise<Session>
+  session?: Session
+}
 
 /** What every connection of a server shares. */
 export interface ServerShared extends HandlerContext {
   options: ResolvedServerOptions
   watches: WatchRegistry
   slots: ConnectionSlots
+  /** The cubby's clock (epoch ms): token expiry follows it, like every other time the server judges. */
+  clock: () => number
 }
 
 /**
@@ -39,19 +48,20 @@ export interface ServerShared extends HandlerContext {
  * watches, and enforces the auth, idle and body timeouts (checked by the server's ticker through `tick`).
  */
 export class ServerConnection implements WatchTarget {
-  private readonly sessions = new Map<number, Promise<Session>>()
-  private readonly watches = new Map<number, ServerWatch>()
-  /** Handles of WATCH/RESUME requests still starting: taken, and counted toward `maxWatches`. */
-  private readonly startingWatches = new Set<number>()
-  /** The session each watch handle runs under: a watch ends with its session's token. */
-  private readonly leases = new WatchLeases()
-  /** Token expiry of each authenticated session, and when the connection last held a valid one. */
+  private readonly sessions = new Map<number, SessionSlot>()
+  private readonly watches: ConnectionWatches
+  /** Token expiry (cubby clock) of each authenticated session; when (wall clock) the connection last held a valid one. */
   private readonly expiries = new Map<number, number>()
   private lastValid = 0
+  private readonly sender: FrameSender
   private inFlight = 0
   private authenticated = false
   private readonly openedAt = Date.now()
   private lastFrame = Date.now()
+  /** When the peer last sent anything (a frame, a pong, part of a frame). */
+  private lastHeard = Date.now()
+  /** When the unanswered keepalive ping was sent. */
+  private pingSent: number | undefined
   private partialSince: number | undefined
   private closed = false
 
@@ -61,9 +71,14 @@ export class ServerConnection implements WatchTarget {
     raw: Socket,
     private readonly onClose: (connection: ServerConnection) => void,
   ) {
+    this.sender = new FrameSender(socket)
+    this.watches = new ConnectionWatches(shared, this)
     // Runs before ws reads the chunk, so a frame that completes in it clears the mark again.
     raw.prependListener('data', () => {
-      this.partialSince ??= Date.now()
+      const now = Date.now()
+      this.partialSince ??= now
+      this.lastHeard = now
+      this.pingSent = undefined
     })
     // Runs after ws parsed the chunk: a partial frame that started in a chunk that also completed a frame is timed.
     raw.on('data', () => {
@@ -87,17 +102,27 @@ export class ServerConnection implements WatchTarget {
     return this.closed
   }
 
-  /** Closes the connection when a timeout passed. */
-  tick(now: number): void {
-    this.endWatches(this.leases.expired(now))
-    const { authTimeoutMs, idleTimeoutMs, bodyTimeoutMs } = this.shared.options
+  /**
+   * Closes the connection when a timeout passed; pings a silent peer and cuts one that does not answer; ends the
+   * watches of sessions whose token expired (`clockNow`: the cubby's clock, which token expiry follows).
+   */
+  tick(now: number, clockNow: number): void {
+    this.watches.expire(clockNow)
+    const { authTimeoutMs, idleTimeoutMs, bodyTimeoutMs, pingIntervalMs, pongTimeoutMs } = this.shared.options
     if (!this.authenticated && now - this.openedAt > authTimeoutMs) this.kill(4401, 'no session authenticated in time')
-    else if (this.authenticated && !this.holdsValidSession(now) && now - this.lastValid > authTimeoutMs) {
+    else if (this.authenticated && !this.holdsValidSession(now, clockNow) && now - this.lastValid > authTimeoutMs) {
       this.kill(4401, 'no valid session (every token expired or was released)')
     } else if (this.partialSince !== undefined && now - this.partialSince > bodyTimeoutMs)
       this.kill(4408, 'frame too slow')
     else if (this.inFlight === 0 && this.watches.size === 0 && now - this.lastFrame > idleTimeoutMs) {
       this.kill(1000, 'idle')
+    } else if (this.pingSent !== undefined && now - this.pingSent > pongTimeoutMs) {
+      // No pong: the peer is gone (a half-open connection) or frozen. Its watches wait to be resumed.
+      this.socket.terminate()
+      this.dispose()
+    } else if (this.pingSent === undefined && now - this.lastHeard > pingIntervalMs) {
+      this.pingSent = now
+      this.socket.ping()
     }
   }
 
@@ -117,8 +142,7 @@ export class ServerConnection implements WatchTarget {
   }
 
   end(handle: number, error: Error): void {
-    this.watches.delete(handle)
-    this.leases.delete(handle)
+    this.watches.forget(handle)
     const w = new FrameWriter(128)
     writeError(w, Kind.WATCH_END, handle, toWireError(error))
     this.send(w.finish())
@@ -128,16 +152,14 @@ export class ServerConnection implements WatchTarget {
     if (this.closed) return
     this.closed = true
     const now = Date.now()
-    for (const [handle, watch] of this.watches) if (watch.heldBy(this, handle)) watch.detach(now)
-    this.watches.clear()
-    this.leases.clear()
+    this.watches.detachAll(now)
     this.sessions.clear()
     this.onClose(this)
   }
 
   private send(frame: Uint8Array): void {
     if (this.closed || this.socket.readyState !== WebSocket.OPEN) return
-    sendCorked(this.socket, frame)
+    this.sender.send(frame)
     // A client that does not read its answers cannot make the server hold unbounded memory for it.
     if (this.socket.bufferedAmount > this.shared.options.maxBufferedBytes) this.kill(4409, 'not reading')
   }
@@ -165,25 +187,70 @@ export class ServerConnection implements WatchTarget {
       return
     }
     this.inFlight++
-    let session: Session | undefined
-    this.process(op, id, sessionId, r, (s) => {
-      session = s
-    })
-      .then(
-        (reply) => this.answer(id, reply, session),
-        (error: unknown) => this.fail(id, error, session),
+    if (op === Op.AUTH) {
+      this.finish(
+        id,
+        attempt(() => this.auth(sessionId, r)),
+        undefined,
       )
-      .catch(() => this.kill(1011, 'could not answer a request'))
-      .finally(() => {
-        this.inFlight--
-        this.lastFrame = Date.now()
+      return
+    }
+    const slot = this.sessions.get(sessionId)
+    if (slot === undefined) {
+      const error = new UnauthorizedError('no such session on this connection; send AUTH with a token first')
+      this.finish(id, Promise.reject(error), undefined)
+    } else if (slot.session !== undefined) {
+      // The hot path: a verified session runs its request without waiting a turn.
+      const session = slot.session
+      this.finish(
+        id,
+        attempt(() => this.run(op, id, sessionId, slot, session, r)),
+        session,
+      )
+    } else {
+      const session = slot.ready.catch(() => {
+        throw new UnauthorizedError('this session’s token was refused; open a new session with a valid token')
       })
+      this.finish(
+        id,
+        session.then((s) => this.run(op, id, sessionId, slot, s, r)),
+        undefined,
+        session,
+      )
+    }
   }
 
   /**
-   * Sends a RESULT. An error while building or sending it (an allocation failure, a bug) becomes an ERROR answer;
-   * if even that fails, `receive` closes the connection: an answer never takes the process down.
+   * Sends the answer of request `id` once `result` settles, and frees its in-flight slot. An error while building
+   * or sending it (an allocation failure, a bug) becomes an ERROR answer; if even that fails the connection is
+   * closed: an answer never takes the process down.
    */
+  private finish(id: number, result: Promise<Reply>, session: Session | undefined, pending?: Promise<Session>): void {
+    result
+      .then(
+        (reply) => {
+          this.settled()
+          this.answer(id, reply, session)
+        },
+        (error: unknown) => {
+          this.settled()
+          if (session !== undefined || pending === undefined) this.fail(id, error, session)
+          else
+            return pending.then(
+              (s) => this.fail(id, error, s),
+              () => this.fail(id, error, undefined),
+            )
+        },
+      )
+      .catch(() => this.kill(1011, 'could not answer a request'))
+  }
+
+  private settled(): void {
+    this.inFlight--
+    this.lastFrame = Date.now()
+  }
+
+  /** Sends a RESULT; an error while building it is answered as an ERROR instead. */
   private answer(id: number, reply: Reply, session: Session | undefined): void {
     let frame: Uint8Array
     try {
@@ -205,43 +272,30 @@ export class ServerConnection implements WatchTarget {
     this.send(w.finish())
   }
 
-  private async process(
+  /** Runs one request of a verified session (`slot` is the session's entry, to see whether it was replaced). */
+  private run(
     op: number,
     id: number,
     sessionId: number,
+    slot: SessionSlot,
+    session: Session,
     r: FrameReader,
-    bind: (session: Session) => void,
   ): Promise<Reply> {
-    if (op === Op.AUTH) return this.auth(sessionId, r)
-    const pending = this.sessions.get(sessionId)
-    if (!pending) throw new UnauthorizedError('no such session on this connection; send AUTH with a token first')
-    const session = await pending.catch(() => {
-      throw new UnauthorizedError('this session’s token was refused; open a new session with a valid token')
-    })
-    bind(session)
-    if (Date.now() >= session.expiresAt) throw new UnauthorizedError('the token has expired; get a new one')
+    if (this.shared.clock() >= session.expiresAt) {
+      return Promise.reject(new UnauthorizedError('the token has expired; get a new one and open a new session'))
+    }
     switch (op) {
       case Op.RELEASE:
         this.sessions.delete(sessionId)
         this.expiries.delete(sessionId)
-        this.endWatches(this.leases.released(sessionId))
-        return () => {}
+        this.watches.released(sessionId)
+        return Promise.resolve(NOTHING)
       case Op.WATCH:
-      case Op.RESUME: {
-        const reply = await this.holdingHandle(id, () =>
-          op === Op.WATCH ? this.watch(session, id, r) : this.resume(session, id, r),
-        )
-        this.lease(id, sessionId, pending, session)
-        return reply
-      }
-      case Op.UNWATCH: {
-        const handle = r.u32()
-        const watch = this.watches.get(handle)
-        this.watches.delete(handle)
-        this.leases.delete(handle)
-        if (watch?.heldBy(this, handle)) watch.close()
-        return () => {}
-      }
+      case Op.RESUME:
+        return this.watches.start(op, id, sessionId, session, r, () => this.sessions.get(sessionId) === slot)
+      case Op.UNWATCH:
+        this.watches.unwatch(r.u32())
+        return Promise.resolve(NOTHING)
       default:
         return handle(this.shared, session, op, r)
     }
@@ -254,7 +308,7 @@ export class ServerConnection implements WatchTarget {
     if (!this.sessions.has(sessionId) && this.sessions.size >= MAX_SESSIONS) {
       throw new UnauthorizedError(`too many sessions on one connection (at most ${MAX_SESSIONS}); release some`)
     }
-    const verifying = verifyToken(token, this.shared.options.keys, Date.now()).then((verified) => {
+    const verifying = verifyToken(token, this.shared.options.keys, this.shared.clock()).then((verified) => {
       if (verified.root && !this.shared.options.allowRoot) {
         throw new UnauthorizedError('this server does not accept root tokens (allowRoot is off)')
       }
@@ -268,12 +322,13 @@ export class ServerConnection implements WatchTarget {
       return session
     })
     verifying.catch(() => {})
+    const slot: SessionSlot = { ready: verifying }
     const replaced = this.sessions.has(sessionId)
-    this.sessions.set(sessionId, verifying)
+    this.sessions.set(sessionId, slot)
     if (replaced) {
       // Watches of the session follow its new token, or end if it opens another context (or was refused).
       const rebind = (next: Session | undefined) => {
-        if (this.sessions.get(sessionId) === verifying) this.endWatches(this.leases.reauthenticated(sessionId, next))
+        if (this.sessions.get(sessionId) === slot) this.watches.reauthenticated(sessionId, next)
       }
       verifying.then(rebind, () => rebind(undefined))
     }
@@ -281,10 +336,11 @@ export class ServerConnection implements WatchTarget {
     try {
       session = await verifying
     } catch (error) {
-      if (this.sessions.get(sessionId) === verifying) this.expiries.delete(sessionId)
+      if (this.sessions.get(sessionId) === slot) this.expiries.delete(sessionId)
       throw error
     }
-    if (this.sessions.get(sessionId) === verifying) this.expiries.set(sessionId, session.expiresAt)
+    slot.session = session
+    if (this.sessions.get(sessionId) === slot) this.expiries.set(sessionId, session.expiresAt)
     this.authenticated = true
     this.lastValid = Math.max(this.lastValid, Date.now())
     return (w) =>
@@ -304,97 +360,27 @@ export class ServerConnection implements WatchTarget {
       })
   }
 
-  private async watch(session: Session, id: number, r: FrameReader): Promise<Reply> {
-    requirePermission(session, 'watch', 'watch')
-    const { path, region } = resolve(session, r.path())
-    r.end()
-    if (region === 'users') throw new ForbiddenError('the user level holds no keys to watch')
-    this.shared.raw.at(path) // validates the path
-    const watch = this.shared.watches.start(session, viewAt(this.shared.cubby, path))
-    try {
-      await watch.ready
-    } catch (error) {
-      watch.close()
-      throw error
-    }
-    if (this.closed) {
-      watch.close()
-      throw new BackendError('connection closed')
-    }
-    watch.attach(this, id, 0)
-    this.watches.set(id, watch)
-    return (w) => w.str(watch.id)
-  }
-
-  /** Whether a session's token is still valid at `now` (the time is remembered as the last valid one). */
-  private holdsValidSession(now: number): boolean {
+  /**
+   * Whether a session's token is still valid at `clockNow` (the cubby's clock); `now` (wall clock) is then
+   * remembered as the last time the connection held one.
+   */
+  private holdsValidSession(now: number, clockNow: number): boolean {
     for (const expiresAt of this.expiries.values()) {
-      if (now < expiresAt) {
+      if (clockNow < expiresAt) {
         this.lastValid = now
         return true
       }
     }
     return false
   }
+}
 
-  /**
-   * Binds a started watch's handle to the session it runs under; if the session was released or re-authenticated
-   * while the watch started, the watch is closed and the request fails.
-   */
-  private lease(handle: number, sessionId: number, pending: Promise<Session>, session: Session): void {
-    if (this.sessions.get(sessionId) === pending && Date.now() < session.expiresAt) {
-      this.leases.set(handle, sessionId, session)
-      return
-    }
-    const watch = this.watches.get(handle)
-    this.watches.delete(handle)
-    if (watch?.heldBy(this, handle)) watch.close()
-    throw new UnauthorizedError('the session was released, re-authenticated or expired while the watch started')
-  }
-
-  /** Ends watches whose session no longer lets them run: closed, and WATCH_END sent with the error. */
-  private endWatches(ended: [number, Error][]): void {
-    for (const [handle, error] of ended) {
-      const watch = this.watches.get(handle)
-      if (watch?.heldBy(this, handle)) watch.close()
-      this.end(handle, error)
-    }
-  }
-
-  /**
-   * Runs a WATCH or RESUME whose request id becomes a watch handle: refused when the id is already the handle of a
-   * live or starting watch on this connection (it would replace one without closing it), or when the connection
-   * holds `maxWatches` (those starting included).
-   */
-  private async holdingHandle(id: number, start: () => Promise<Reply>): Promise<Reply> {
-    if (this.watches.has(id) || this.startingWatches.has(id)) {
-      throw new InvalidConfigError(
-        'id',
-        `request id ${id} is the handle of a watch on this connection; use an id that is not a live watch's handle`,
-      )
-    }
-    const { maxWatches } = this.shared.options
-    if (this.watches.size + this.startingWatches.size >= maxWatches) {
-      throw new BackendError(`too many watches on one connection (the server allows ${maxWatches})`)
-    }
-    this.startingWatches.add(id)
-    try {
-      return await start()
-    } finally {
-      this.startingWatches.delete(id)
-    }
-  }
-
-  private async resume(session: Session, id: number, r: FrameReader): Promise<Reply> {
-    requirePermission(session, 'watch', 'watch')
-    const watchId = r.str()
-    const lastSeq = r.f64()
-    r.end()
-    const watch = this.shared.watches.find(watchId, session)
-    if (this.closed) throw new BackendError('connection closed')
-    watch.attach(this, id, lastSeq)
-    this.watches.set(id, watch)
-    return () => {}
+/** Runs `start`, turning a synchronous throw into a rejected promise. */
+function attempt(start: () => Promise<Reply>): Promise<Reply> {
+  try {
+    return start()
+  } catch (error) {
+    return Promise.reject(error)
   }
 }
 

@@ -35,6 +35,18 @@ export interface CubbyServerOptions {
    * expired or been released for this long is closed too (4401). @default 10000
    */
   authTimeoutMs?: number
+  /**
+   * A connection the client has sent nothing on (no frame, no pong) for this long is pinged (a WebSocket ping,
+   * which every client answers on its own). @default 30000
+   */
+  pingIntervalMs?: number
+  /** A pinged connection that sends nothing back within this is cut (its watches wait to be resumed). @default 10000 */
+  pongTimeoutMs?: number
+  /**
+   * The clock token expiry is judged by (epoch ms); a token's session answers `UNAUTHORIZED`, and its watches end,
+   * from its `exp` on. @default the cubby's clock
+   */
+  clock?: () => number
   /** Bytes queued to a client that does not read before its connection is closed. @default 2 * maxFrameBytes */
   maxBufferedBytes?: number
   /** How long a watch outlives its connection, waiting to be resumed. @default 30000 */
@@ -48,7 +60,10 @@ export interface CubbyServerOptions {
 }
 
 /** Options with defaults applied. */
-export type ResolvedServerOptions = Required<Omit<CubbyServerOptions, 'keys'>> & { keys: Keyring }
+export type ResolvedServerOptions = Required<Omit<CubbyServerOptions, 'keys' | 'clock'>> & {
+  keys: Keyring
+  clock: (() => number) | undefined
+}
 
 function positive(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback
@@ -63,6 +78,9 @@ export function resolveServerOptions(options: CubbyServerOptions): ResolvedServe
   if (typeof options !== 'object' || options === null) throw new InvalidConfigError('options', 'must be an object')
   const { cubby } = options
   if (typeof cubby?.scope !== 'function') throw new InvalidConfigError('cubby', 'must be an open Cubby')
+  if (options.clock !== undefined && typeof options.clock !== 'function') {
+    throw new InvalidConfigError('clock', 'must be a function returning epoch milliseconds')
+  }
   const keys = options.keys instanceof Keyring ? options.keys : new Keyring(options.keys)
   const maxConnections = positive('maxConnections', options.maxConnections, 1024)
   const maxFrameBytes = positive('maxFrameBytes', options.maxFrameBytes, cubby.limits.maxValueBytes + (1 << 20))
@@ -86,6 +104,9 @@ export function resolveServerOptions(options: CubbyServerOptions): ResolvedServe
     idleTimeoutMs: positive('idleTimeoutMs', options.idleTimeoutMs, 60_000),
     bodyTimeoutMs: positive('bodyTimeoutMs', options.bodyTimeoutMs, 30_000),
     authTimeoutMs: positive('authTimeoutMs', options.authTimeoutMs, 10_000),
+    pingIntervalMs: positive('pingIntervalMs', options.pingIntervalMs, 30_000),
+    pongTimeoutMs: positive('pongTimeoutMs', options.pongTimeoutMs, 10_000),
+    clock: options.clock,
     maxBufferedBytes: positive('maxBufferedBytes', options.maxBufferedBytes, 2 * maxFrameBytes),
     watchResumeMs: positive('watchResumeMs', options.watchResumeMs, 30_000),
     watchReplay: positive('watchReplay', options.watchReplay, 10_000),

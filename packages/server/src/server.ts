@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { FrameWriter, PROTOCOL_VERSION, SUBPROTOCOL, writeHello } from '@cubby/backend-remote/wire'
+import { rawScopeAt } from '@cubby/core/raw'
 import { WebSocketServer } from 'ws'
 import { ServerConnection, type ServerShared } from './connection.js'
 import { type CubbyServerOptions, resolveServerOptions } from './options.js'
@@ -24,8 +25,10 @@ export class CubbyServer {
 
   constructor(options: CubbyServerOptions) {
     const resolved = resolveServerOptions(options)
+    const root = rawScopeAt(resolved.cubby, [])
     this.shared = {
       options: resolved,
+      clock: resolved.clock ?? (() => root.now()),
       cubby: resolved.cubby,
       raw: new RawScopes(resolved.cubby, { verifyValues: resolved.verifyValues }),
       watches: new WatchRegistry(resolved.watchResumeMs, resolved.watchReplay),
@@ -34,6 +37,7 @@ export class CubbyServer {
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: resolved.maxFrameBytes,
+      // Frames are small and values already compact: compression would cost CPU on both sides for every frame.
       perMessageDeflate: false,
       clientTracking: false,
       handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
@@ -151,11 +155,13 @@ export class CubbyServer {
 
   private startTicker(): void {
     if (this.ticker) return
-    const { authTimeoutMs, idleTimeoutMs, bodyTimeoutMs } = this.shared.options
-    const period = Math.max(20, Math.min(1000, Math.floor(Math.min(authTimeoutMs, idleTimeoutMs, bodyTimeoutMs) / 4)))
+    const { authTimeoutMs, idleTimeoutMs, bodyTimeoutMs, pingIntervalMs, pongTimeoutMs } = this.shared.options
+    const shortest = Math.min(authTimeoutMs, idleTimeoutMs, bodyTimeoutMs, pingIntervalMs, pongTimeoutMs)
+    const period = Math.max(20, Math.min(1000, Math.floor(shortest / 4)))
     this.ticker = setInterval(() => {
       const now = Date.now()
-      for (const connection of [...this.connections]) connection.tick(now)
+      const clockNow = this.shared.clock()
+      for (const connection of [...this.connections]) connection.tick(now, clockNow)
     }, period)
     this.ticker.unref()
   }

@@ -12,6 +12,22 @@ describe('a leading U+FEFF survives the wire (finding 5)', () => {
     expect(r.path()).toEqual(['\uFEFF', '\uFEFFx'])
   })
 
+  it('keeps it past the short-string fast path too (long strings, pooled Buffers, a frame as a Uint8Array)', () => {
+    const long = `\uFEFF${'k'.repeat(200)}`
+    const w = new FrameWriter(8)
+    w.str(long)
+      .str('\uFEFF')
+      .str(`\uFEFF${'é'.repeat(60)}`)
+    const frame = w.finish()
+    for (const input of [frame, new Uint8Array(frame)]) {
+      const r = new FrameReader(input)
+      expect(r.str()).toBe(long)
+      expect(r.str()).toBe('\uFEFF')
+      expect(r.str()).toBe(`\uFEFF${'é'.repeat(60)}`)
+      r.end()
+    }
+  })
+
   it('a BOM-leading key and scope segment stay distinct from the plain ones, both ways', async () => {
     const host = await openCubby('memory:')
     onTestFinished(() => host.close())

@@ -69,7 +69,9 @@ describe('watch handles (finding 2)', () => {
     // A connection that closes while its RESUME waits for the token: the watch stays detached (sweepable).
     const late = await Probe.open(port)
     onTestFinished(() => late.close())
-    type Internals = { connections: Set<{ isClosed: boolean; resume: (...args: unknown[]) => Promise<unknown> }> }
+    type Internals = {
+      connections: Set<{ isClosed: boolean; watches: { resume: (...args: unknown[]) => Promise<unknown> } }>
+    }
     await waitFor(() => (server as unknown as Internals).connections.size === 1, 'the condition', 5000)
     const [connection] = (server as unknown as Internals).connections
     late.close()
@@ -85,7 +87,7 @@ describe('watch handles (finding 2)', () => {
     )
     const body = new (await import('@cubby/backend-remote/wire')).FrameWriter()
     body.str(watchId).f64(0)
-    await expect(connection!.resume(session, 11, new FrameReader(body.finish()))).rejects.toMatchObject({
+    await expect(connection!.watches.resume(session, 11, new FrameReader(body.finish()))).rejects.toMatchObject({
       code: 'BACKEND',
     })
     expect([...registry(server).values()].every((w) => w.detachedAt !== undefined)).toBe(true)

@@ -188,7 +188,7 @@ local function general(now, E, flags, nChecks, nOps, nQuotas)
         track(sub(ek, MSTART), false)
       end
       if not old then
-        adds[#adds + 1] = 0
+        adds[#adds + 1] = '0' -- a string: a number would be converted for every member
         adds[#adds + 1] = key
       end
     elseif old then

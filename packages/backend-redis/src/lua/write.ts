@@ -32,13 +32,15 @@ local function ghostsPossible()
 end
 
 -- An entry's header without copying a large value: version, expiry (or nil), value size, the whole entry when it
--- is short (else nil) and where its value starts; nothing when there is no entry.
+-- is short (else nil) and where its value starts; nothing when there is no entry. The first read takes a small
+-- value's entry whole (a value under LARGE_VALUE_BYTES plus its header), so only a large one costs a STRLEN.
+local HEAD_BYTES = 1056
 local function readHead(ek)
-  local head = call('GETRANGE', ek, 0, 63)
+  local head = call('GETRANGE', ek, 0, HEAD_BYTES - 1)
   if head == '' then return nil end
   local a = find(head, '|', 1, true)
   local b = find(head, '|', a + 1, true)
-  local whole = #head < 64 and head or nil
+  local whole = #head < HEAD_BYTES and head or nil
   local total = whole and #head or call('STRLEN', ek)
   local exp = nil
   if b > a + 1 then exp = tonumber(sub(head, a + 1, b - 1)) end
@@ -94,8 +96,36 @@ local function flushTtl()
   xOrder, xState = {}, {}
 end
 
--- A run of plain sets (no checks, no quotas) in one scope: SET … GET writes each entry and returns the one it
--- replaced in a single command, which is all the accounting needs (a large value: see setLarge).
+-- The group's versions come from its counter G n, reserved in blocks: one INCRBY serves many calls. A block lives
+-- in this library's Lua state; every version in it was counted in G n before it was handed out, so a version is
+-- never given twice even when the state is lost (restart, failover, a new library, a slot moving away and back):
+-- the next INCRBY starts past every block ever reserved. Versions stay opaque; what is lost with a state is only
+-- the unused rest of its blocks. A counter found below a block this state used (FLUSHALL, FLUSHDB, G n deleted)
+-- is moved past it, so the versions handed out after such a loss still never repeat.
+local VERSION_BLOCK, MAX_BLOCKS = 1024, 10000
+local blocks, blockCount = {}, 0
+local function reserveVersions(count)
+  local b = blocks[N]
+  if not b or b[1] + count > b[2] then
+    local size = math.max(count, VERSION_BLOCK)
+    local top = call('INCRBY', N, size)
+    if b and top - size < b[2] then top = call('INCRBY', N, b[2] - (top - size)) end
+    if not b then
+      if blockCount >= MAX_BLOCKS then blocks, blockCount = {}, 0 end
+      blockCount = blockCount + 1
+    end
+    b = { top - size, top }
+    blocks[N] = b
+  end
+  local base = b[1]
+  b[1] = base + count
+  return base
+end
+
+-- A run of plain sets (no checks, no quotas) in one scope. Each op's previous entry is all the accounting needs:
+-- one op, or ops with a TTL or a large value, use SET … GET per entry (a large value: see setLarge); a run of
+-- several small values without TTL reads the previous entries with one MGET and writes with one MSET (the per-entry
+-- command is what a batch costs in Lua). A key set twice in a run sees its own earlier op as the previous entry.
 local function plainRun(now, E, count, opsMode, expMode)
   local I = G .. 'i:' .. E
   local klen = #G + #E + 4 -- where the user key starts in an entry key
@@ -103,6 +133,9 @@ local function plainRun(now, E, count, opsMode, expMode)
   local adds, bits = {}, {}
   local dk, db = 0, 0
   local first = counter + 1
+  -- Collect every op into parallel arrays (a table per op costs allocations, which is what Lua spends its time on):
+  -- entry key, value (small) or whole entry (large), value length (false: large), expiry text.
+  local eks, vals, lens, exps, n, bulk = {}, {}, {}, {}, 0, expMode == ''
   for _ = 1, count do
     local ops = 1
     if opsMode == '*' then
@@ -110,77 +143,118 @@ local function plainRun(now, E, count, opsMode, expMode)
       at = at + 1
     end
     for _ = 1, ops do
-      local value, entry, len = nil, nil, ARGV[at]
+      n = n + 1
+      eks[n] = KEYS[ekAt]
+      ekAt = ekAt + 1
+      local len = ARGV[at]
       if len == '*' then
-        entry = ARGV[at + 1]
+        vals[n], lens[n] = ARGV[at + 1], false
+        bulk = false
         at = at + 2
       else
         len = tonumber(len)
-        value = sub(BLOB, vpos, vpos + len - 1)
+        vals[n], lens[n] = sub(BLOB, vpos, vpos + len - 1), len
         vpos = vpos + len
         at = at + 1
       end
-      local expText = expMode
       if expMode == '*' then
-        expText = ARGV[at]
+        exps[n] = ARGV[at]
         at = at + 1
-      end
-      local ek = KEYS[ekAt]
-      ekAt = ekAt + 1
-      counter = counter + 1
-      local keyBytes = #ek - klen + 1
-      local exp, m, version, oldSize, oldExp
-      if expText ~= '' then
-        exp = tonumber(expText)
-        m = sub(ek, MSTART)
-      end
-      if entry then
-        -- A large value, sent as a whole entry: only the old entry's header is read, never its value.
-        len = #entry - 18 - #expText
-        version = format('%016d', counter)
-        local _
-        _, oldExp, oldSize = readHead(ek)
-        setLarge(ek, entry, exp, version, now)
       else
-        version = format('%d', counter)
-        local previous
-        if exp then
-          previous = call('SET', ek, version .. '|' .. expText .. '|' .. value, 'PX', nativeTtl(exp, now), 'GET')
-        else
-          previous = call('SET', ek, version .. '||' .. value, 'GET')
-        end
-        if previous then oldSize, oldExp = sizeAndExp(previous) end
+        exps[n] = expMode
       end
-      if exp then track(m, { exp, keyBytes + len }) end
-      if oldSize then
-        dk = dk - 1
-        db = db - keyBytes - oldSize
-        if oldExp and not exp then track(m or sub(ek, MSTART), false) end
-        bits[#bits + 1] = (not oldExp or oldExp > now) and '1' or '0'
+    end
+  end
+  local single = n == 1
+  if single then bulk = false end
+  local previous, seen
+  if bulk then
+    -- Versions are consecutive, so the reply needs none; the entries go out in MSET slices of whole pairs.
+    local kv = {}
+    for i = 1, n do
+      kv[2 * i - 1] = eks[i]
+      kv[2 * i] = format('%d', counter + i) .. '||' .. vals[i]
+    end
+    previous, seen = {}, {}
+    for i = 1, n, 4000 do
+      local part = call('MGET', unpack(eks, i, math.min(i + 3999, n)))
+      for j = 1, #part do previous[i + j - 1] = part[j] end
+    end
+    for i = 1, 2 * n, 4000 do call('MSET', unpack(kv, i, math.min(i + 3999, 2 * n))) end
+  end
+  for i = 1, n do
+    local ek, expText = eks[i], exps[i]
+    local keyBytes = #ek - klen + 1
+    local exp, m, version, oldSize, oldExp, len
+    counter = counter + 1
+    if expText ~= '' then
+      exp = tonumber(expText)
+      m = sub(ek, MSTART)
+    end
+    if bulk then
+      len = lens[i]
+      local earlier = seen[ek]
+      if earlier then
+        oldSize = earlier
+      elseif previous[i] then
+        oldSize, oldExp = sizeAndExp(previous[i])
+      end
+      seen[ek] = len
+    elseif not lens[i] then
+      -- A large value, sent as a whole entry: only the old entry's header is read, never its value.
+      local entry = vals[i]
+      len = #entry - 18 - #expText
+      version = format('%016d', counter)
+      local _
+      _, oldExp, oldSize = readHead(ek)
+      setLarge(ek, entry, exp, version, now)
+    else
+      len = lens[i]
+      version = format('%d', counter)
+      local before
+      if exp then
+        before = call('SET', ek, version .. '|' .. expText .. '|' .. vals[i], 'PX', nativeTtl(exp, now), 'GET')
       else
-        local ghost
-        if ghostsPossible() then
+        before = call('SET', ek, version .. '||' .. vals[i], 'GET')
+      end
+      if before then oldSize, oldExp = sizeAndExp(before) end
+    end
+    if exp then track(m, { exp, keyBytes + len }) end
+    if oldSize then
+      dk = dk - 1
+      db = db - keyBytes - oldSize
+      if oldExp and not exp then track(m or sub(ek, MSTART), false) end
+      bits[#bits + 1] = (not oldExp or oldExp > now) and '1' or '0'
+    else
+      local ghost
+      if single then
+        -- Indexed already although the entry is gone: Redis expired it natively (its size is kept in xs). For one
+        -- op this costs no command beyond the index update itself.
+        if call('ZADD', I, '0', sub(ek, klen)) == 0 then
           m = m or sub(ek, MSTART)
           ghost = call('HGET', XS, m)
         end
-        if ghost then
-          -- Redis expired it natively: it is still counted and indexed, with its size kept in xs.
-          dk = dk - 1
-          db = db - tonumber(ghost)
-          if not exp then track(m, false) end
-        else
-          adds[#adds + 1] = 0
-          adds[#adds + 1] = sub(ek, klen)
-        end
-        bits[#bits + 1] = '0'
+      elseif ghostsPossible() then
+        m = m or sub(ek, MSTART)
+        ghost = call('HGET', XS, m)
       end
-      dk = dk + 1
-      db = db + keyBytes + len
-      if events then
-        events[#events + 1] = 's'
-        events[#events + 1] = sub(ek, klen)
-        events[#events + 1] = version
+      if ghost then
+        -- Redis expired it natively: it is still counted and indexed, with its size kept in xs.
+        dk = dk - 1
+        db = db - tonumber(ghost)
+        if not exp then track(m, false) end
+      elseif not single then
+        adds[#adds + 1] = '0' -- a string: a number would be converted for every member
+        adds[#adds + 1] = sub(ek, klen)
       end
+      bits[#bits + 1] = '0'
+    end
+    dk = dk + 1
+    db = db + keyBytes + len
+    if events then
+      events[#events + 1] = 's'
+      events[#events + 1] = sub(ek, klen)
+      events[#events + 1] = version or format('%d', counter)
     end
   end
   each('ZADD', I, adds)
@@ -201,7 +275,7 @@ if find(FLAGS, 'r', 1, true) and call('EXISTS', MARKER) == 0 then
 end
 at, ekAt, vpos, counter, MSTART = 11, tonumber(ARGV[9]), 1, 0, #G + 3
 xsLive, xOrder, xState, oldMin, callMin = nil, {}, {}, false, nil
-if RESERVE > 0 then counter = call('INCRBY', N, RESERVE) - RESERVE end
+if RESERVE > 0 then counter = reserveVersions(RESERVE) end
 local out = {}
 for r = 1, tonumber(ARGV[10]) do
   local kind, now, E = ARGV[at], tonumber(ARGV[at + 1]), ARGV[at + 2]

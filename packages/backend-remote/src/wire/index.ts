@@ -3,6 +3,6 @@
  * packages/server/PROTOCOL.md is the normative description.
  */
 export * from './buffer.js'
-export { sendCorked } from './cork.js'
+export { FrameSender } from './cork.js'
 export * from './errors.js'
 export * from './protocol.js'

@@ -148,7 +148,7 @@ export function readEntry(r: FrameReader, key: string, now: number): StoredEntry
   const version = r.str()
   const entry: StoredEntry = { key, version }
   if (flags & HAS_EXPIRY) entry.expiresAt = now + r.f64()
-  if (flags & HAS_VALUE) entry.value = r.bytes()
+  if (flags & HAS_VALUE) entry.value = r.bytes(false)
   return entry
 }
 
