@@ -16,3 +16,12 @@ export function timeoutError(url: string, timeoutMs: number, unknownWrite: boole
       (unknownWrite ? '; the outcome of this write is unknown: read before retrying' : ''),
   )
 }
+
+/**
+ * Whether `error` is the server refusing a GET whose answer would not fit in one frame (`ReplyTooLargeError`:
+ * `INVALID_CONFIG` on `get.keys`). A GET of several keys so refused is split and asked again (reads are idempotent).
+ */
+export function isGetTooLarge(error: unknown): boolean {
+  const e = error as { code?: unknown; field?: unknown } | null
+  return e?.code === 'INVALID_CONFIG' && e.field === 'get.keys'
+}

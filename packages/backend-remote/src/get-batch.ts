@@ -1,4 +1,5 @@
 import { BackendError, type StoredEntry } from '@cubby/core/backend'
+import { isGetTooLarge } from './failures.js'
 import type { FrameReader, FrameWriter } from './wire/buffer.js'
 import { Op, readEntry } from './wire/protocol.js'
 
@@ -32,7 +33,8 @@ export interface BatchSink {
 /**
  * Merges single-key gets issued together (in one burst of microtasks, such as a `Promise.all` of gets) into GET
  * frames of up to 128 keys: the protocol's GET already takes many keys, and one frame and one answer for many
- * reads costs both sides far less than one each. Every other request flushes the pending gets first (`flush`), so
+ * reads costs both sides far less than one each. A merged GET the server refuses as too large for one frame is
+ * split in halves and asked again, so each caller whose value fits alone gets it. Every other request flushes the pending gets first (`flush`), so
  * frames still leave in the order the calls were made: a get issued before a write is read before it.
  */
 export class GetBatcher {
@@ -107,6 +109,14 @@ export class GetBatcher {
         // A refused key fails the whole GET: ask again one by one, so only its own caller gets the error.
         if (waiters.length > 1 && (error as { code?: string }).code === 'INVALID_KEY') {
           for (const waiter of waiters) this.send({ ...batch, waiters: [waiter] })
+          return
+        }
+        // The merged answer would not fit in one of the server's frames: ask for each half (a key whose value alone
+        // cannot fit ends with the server's error, for its caller only).
+        if (waiters.length > 1 && isGetTooLarge(error)) {
+          const half = waiters.length >>> 1
+          this.send({ ...batch, waiters: waiters.slice(0, half) })
+          this.send({ ...batch, waiters: waiters.slice(half) })
           return
         }
         for (const waiter of waiters) waiter.reject(error)

@@ -14,6 +14,7 @@ import {
   type WriteResult,
 } from '@cubby/core/backend'
 import type { Connection } from './connection.js'
+import { isGetTooLarge } from './failures.js'
 import { release } from './pool.js'
 import { WatchHandler } from './watch-client.js'
 import type { FrameReader, FrameWriter } from './wire/buffer.js'
@@ -67,11 +68,35 @@ export class RemoteBackend implements Backend {
 
   get(scope: ScopePath, keys: readonly string[], options: { values: boolean; now: number }) {
     if (keys.length === 1) return this.getOne(scope, keys[0]!, options)
+    // Held across the whole GET, retries of its halves included, so `close()` waits for them.
+    this.active++
+    return this.getMany(scope, keys, options).finally(() => this.settled())
+  }
+
+  /**
+   * One GET of `keys`. When the server refuses it because the answer would not fit in one frame, each half is asked
+   * for again (reads are idempotent), down to single keys: only a key whose value alone cannot fit fails.
+   */
+  private getMany(
+    scope: ScopePath,
+    keys: readonly string[],
+    options: { values: boolean; now: number },
+  ): Promise<(StoredEntry | undefined)[]> {
     const w = this.begin(scope, Op.GET, 32 + keys.length * 24)
     if (w instanceof Error) return Promise.reject(w)
     w.u8(options.values ? 1 : 0).u32(keys.length)
     for (const key of keys) w.str(key)
-    return this.call(w, false, (r) => readGetResult(r, keys, options.now))
+    const got = this.call(w, false, (r) => readGetResult(r, keys, options.now))
+    if (keys.length === 1) return got
+    return got.catch(async (error: unknown) => {
+      if (!isGetTooLarge(error)) throw error
+      const half = keys.length >>> 1
+      const [first, second] = await Promise.all([
+        this.getMany(scope, keys.slice(0, half), options),
+        this.getMany(scope, keys.slice(half), options),
+      ])
+      return first.concat(second)
+    })
   }
 
   /** A single-key get: merged with the other gets of this burst into one GET frame (see `GetBatcher`). */

@@ -12,14 +12,17 @@ import {
   writeEvent,
   writeSessionInfo,
 } from '@cubby/backend-remote/wire'
-import { BackendError, ForbiddenError, InvalidConfigError, QuotaExceededError, UnauthorizedError } from '@cubby/core'
+import { BackendError, InvalidConfigError, UnauthorizedError } from '@cubby/core'
 import WebSocket from 'ws'
-import { requirePermission, resolve, type Session, sessionOf } from './access.js'
+import { type Session, sessionOf } from './access.js'
+import { ConnectionWatches } from './connection-watches.js'
 import { type HandlerContext, handle, type Reply } from './handlers.js'
 import type { ResolvedServerOptions } from './options.js'
+import { holdsPartialMessage } from './partial-frame.js'
+import { redact } from './redact.js'
+import type { ConnectionSlots } from './slots.js'
 import { verifyToken } from './tokens.js'
-import { viewAt } from './views.js'
-import type { ServerWatch, WatchRegistry, WatchTarget } from './watches.js'
+import type { WatchRegistry, WatchTarget } from './watches.js'
 
 /** Most sessions (tokens) one connection may hold. */
 const MAX_SESSIONS = 4096
@@ -36,6 +39,7 @@ interface SessionSlot {
 export interface ServerShared extends HandlerContext {
   options: ResolvedServerOptions
   watches: WatchRegistry
+  slots: ConnectionSlots
   /** The cubby's clock (epoch ms): token expiry follows it, like every other time the server judges. */
   clock: () => number
 }
@@ -46,7 +50,10 @@ export interface ServerShared extends HandlerContext {
  */
 export class ServerConnection implements WatchTarget {
   private readonly sessions = new Map<number, SessionSlot>()
-  private readonly watches = new Map<number, ServerWatch>()
+  private readonly watches: ConnectionWatches
+  /** Token expiry (cubby clock) of each authenticated session; when (wall clock) the connection last held a valid one. */
+  private readonly expiries = new Map<number, number>()
+  private lastValid = 0
   private readonly sender: FrameSender
   private inFlight = 0
   private authenticated = false
@@ -66,6 +73,7 @@ export class ServerConnection implements WatchTarget {
     private readonly onClose: (connection: ServerConnection) => void,
   ) {
     this.sender = new FrameSender(socket)
+    this.watches = new ConnectionWatches(shared, this)
     // Runs before ws reads the chunk, so a frame that completes in it clears the mark again.
     raw.prependListener('data', () => {
       const now = Date.now()
@@ -73,7 +81,15 @@ export class ServerConnection implements WatchTarget {
       this.lastHeard = now
       this.pingSent = undefined
     })
-    socket.on('message', (data: Buffer) => {
+    // Runs after ws parsed the chunk: a partial frame that started in a chunk that also completed a frame is timed.
+    raw.on('data', () => {
+      if (holdsPartialMessage(socket)) this.partialSince ??= Date.now()
+    })
+    socket.on('message', (data: Buffer, isBinary: boolean) => {
+      if (!isBinary) {
+        this.kill(1003, 'text frames are a protocol error; send binary frames')
+        return
+      }
       this.partialSince = undefined
       this.lastFrame = Date.now()
       this.receive(data)
@@ -82,14 +98,22 @@ export class ServerConnection implements WatchTarget {
     socket.on('error', () => this.dispose())
   }
 
+  /** Whether the connection is closed (a watch still attached to it is swept). */
+  get isClosed(): boolean {
+    return this.closed
+  }
+
   /**
    * Closes the connection when a timeout passed; pings a silent peer and cuts one that does not answer; ends the
    * watches of sessions whose token expired (`clockNow`: the cubby's clock, which token expiry follows).
    */
   tick(now: number, clockNow: number): void {
+    this.watches.expire(clockNow)
     const { authTimeoutMs, idleTimeoutMs, bodyTimeoutMs, pingIntervalMs, pongTimeoutMs } = this.shared.options
     if (!this.authenticated && now - this.openedAt > authTimeoutMs) this.kill(4401, 'no session authenticated in time')
-    else if (this.partialSince !== undefined && now - this.partialSince > bodyTimeoutMs)
+    else if (this.authenticated && !this.holdsValidSession(now, clockNow) && now - this.lastValid > authTimeoutMs) {
+      this.kill(4401, 'no valid session (every token expired or was released)')
+    } else if (this.partialSince !== undefined && now - this.partialSince > bodyTimeoutMs)
       this.kill(4408, 'frame too slow')
     else if (this.inFlight === 0 && this.watches.size === 0 && now - this.lastFrame > idleTimeoutMs) {
       this.kill(1000, 'idle')
@@ -100,13 +124,6 @@ export class ServerConnection implements WatchTarget {
     } else if (this.pingSent === undefined && now - this.lastHeard > pingIntervalMs) {
       this.pingSent = now
       this.socket.ping()
-    }
-    if (this.closed || this.watches.size === 0) return
-    for (const [handle, watch] of [...this.watches]) {
-      if (clockNow >= watch.session.expiresAt && watch.heldBy(this, handle)) {
-        this.end(handle, new UnauthorizedError('the token of this watch has expired; watch again with a new token'))
-        watch.close()
-      }
     }
   }
 
@@ -126,7 +143,7 @@ export class ServerConnection implements WatchTarget {
   }
 
   end(handle: number, error: Error): void {
-    this.watches.delete(handle)
+    this.watches.forget(handle)
     const w = new FrameWriter(128)
     writeError(w, Kind.WATCH_END, handle, toWireError(error))
     this.send(w.finish())
@@ -136,8 +153,7 @@ export class ServerConnection implements WatchTarget {
     if (this.closed) return
     this.closed = true
     const now = Date.now()
-    for (const [handle, watch] of this.watches) if (watch.heldBy(this, handle)) watch.detach(now)
-    this.watches.clear()
+    this.watches.detachAll(now)
     this.sessions.clear()
     this.onClose(this)
   }
@@ -173,54 +189,81 @@ export class ServerConnection implements WatchTarget {
     }
     this.inFlight++
     if (op === Op.AUTH) {
-      this.finish(id, this.auth(sessionId, r), undefined)
+      this.finish(
+        id,
+        attempt(() => this.auth(sessionId, r)),
+        undefined,
+      )
       return
     }
     const slot = this.sessions.get(sessionId)
     if (slot === undefined) {
-      this.finish(
-        id,
-        Promise.reject(new UnauthorizedError('no such session on this connection; send AUTH with a token first')),
-        undefined,
-      )
+      const error = new UnauthorizedError('no such session on this connection; send AUTH with a token first')
+      this.finish(id, Promise.reject(error), undefined)
     } else if (slot.session !== undefined) {
       // The hot path: a verified session runs its request without waiting a turn.
-      this.finish(id, this.run(op, id, sessionId, slot.session, r), slot.session)
+      const session = slot.session
+      this.finish(
+        id,
+        attempt(() => this.run(op, id, sessionId, slot, session, r)),
+        session,
+      )
     } else {
       const session = slot.ready.catch(() => {
         throw new UnauthorizedError('this session’s token was refused; open a new session with a valid token')
       })
       this.finish(
         id,
-        session.then((s) => this.run(op, id, sessionId, s, r)),
+        session.then((s) => this.run(op, id, sessionId, slot, s, r)),
         undefined,
         session,
       )
     }
   }
 
-  /** Sends the answer of request `id` once `result` settles, and frees its in-flight slot. */
+  /**
+   * Sends the answer of request `id` once `result` settles, and frees its in-flight slot. An error while building
+   * or sending it (an allocation failure, a bug) becomes an ERROR answer; if even that fails the connection is
+   * closed: an answer never takes the process down.
+   */
   private finish(id: number, result: Promise<Reply>, session: Session | undefined, pending?: Promise<Session>): void {
-    result.then(
-      (reply) => {
-        this.inFlight--
-        this.lastFrame = Date.now()
-        const w = new FrameWriter()
-        w.u8(Kind.RESULT).u32(id)
-        reply(w)
-        this.send(w.finish())
-      },
-      (error: unknown) => {
-        this.inFlight--
-        this.lastFrame = Date.now()
-        if (session !== undefined || pending === undefined) this.fail(id, error, session)
-        else
-          pending.then(
-            (s) => this.fail(id, error, s),
-            () => this.fail(id, error, undefined),
-          )
-      },
-    )
+    result
+      .then(
+        (reply) => {
+          this.settled()
+          this.answer(id, reply, session)
+        },
+        (error: unknown) => {
+          this.settled()
+          if (session !== undefined || pending === undefined) this.fail(id, error, session)
+          else
+            return pending.then(
+              (s) => this.fail(id, error, s),
+              () => this.fail(id, error, undefined),
+            )
+        },
+      )
+      .catch(() => this.kill(1011, 'could not answer a request'))
+  }
+
+  private settled(): void {
+    this.inFlight--
+    this.lastFrame = Date.now()
+  }
+
+  /** Sends a RESULT; an error while building it is answered as an ERROR instead. */
+  private answer(id: number, reply: Reply, session: Session | undefined): void {
+    let frame: Uint8Array
+    try {
+      const w = new FrameWriter(Math.max(256, 5 + (reply.bytes ?? 0)))
+      w.u8(Kind.RESULT).u32(id)
+      reply(w)
+      frame = w.finish()
+    } catch (error) {
+      this.fail(id, error, session)
+      return
+    }
+    this.send(frame)
   }
 
   private fail(id: number, error: unknown, session: Session | undefined): void {
@@ -230,30 +273,30 @@ export class ServerConnection implements WatchTarget {
     this.send(w.finish())
   }
 
-  /** Runs one request of a verified session. */
-  private run(op: number, id: number, sessionId: number, session: Session, r: FrameReader): Promise<Reply> {
+  /** Runs one request of a verified session (`slot` is the session's entry, to see whether it was replaced). */
+  private run(
+    op: number,
+    id: number,
+    sessionId: number,
+    slot: SessionSlot,
+    session: Session,
+    r: FrameReader,
+  ): Promise<Reply> {
     if (this.shared.clock() >= session.expiresAt) {
       return Promise.reject(new UnauthorizedError('the token has expired; get a new one and open a new session'))
     }
     switch (op) {
       case Op.RELEASE:
         this.sessions.delete(sessionId)
+        this.expiries.delete(sessionId)
+        this.watches.released(sessionId)
         return Promise.resolve(NOTHING)
       case Op.WATCH:
-        return this.watch(session, id, r)
       case Op.RESUME:
-        return this.resume(session, id, r)
-      case Op.UNWATCH: {
-        try {
-          const handle = r.u32()
-          const watch = this.watches.get(handle)
-          this.watches.delete(handle)
-          if (watch?.heldBy(this, handle)) watch.close()
-        } catch (error) {
-          return Promise.reject(error)
-        }
+        return this.watches.start(op, id, sessionId, session, r, () => this.sessions.get(sessionId) === slot)
+      case Op.UNWATCH:
+        this.watches.unwatch(r.u32())
         return Promise.resolve(NOTHING)
-      }
       default:
         return handle(this.shared, session, op, r)
     }
@@ -270,14 +313,37 @@ export class ServerConnection implements WatchTarget {
       if (verified.root && !this.shared.options.allowRoot) {
         throw new UnauthorizedError('this server does not accept root tokens (allowRoot is off)')
       }
-      return sessionOf(verified)
+      const session = sessionOf(verified)
+      if (!this.closed && !this.shared.slots.claim(this, session)) {
+        throw new BackendError(
+          `too many connections hold a session of this token's context (the server allows ` +
+            `${this.shared.options.maxConnectionsPerContext}); share one connection, or retry later`,
+        )
+      }
+      return session
     })
     verifying.catch(() => {})
     const slot: SessionSlot = { ready: verifying }
+    const replaced = this.sessions.has(sessionId)
     this.sessions.set(sessionId, slot)
-    const session = await verifying
+    if (replaced) {
+      // Watches of the session follow its new token, or end if it opens another context (or was refused).
+      const rebind = (next: Session | undefined) => {
+        if (this.sessions.get(sessionId) === slot) this.watches.reauthenticated(sessionId, next)
+      }
+      verifying.then(rebind, () => rebind(undefined))
+    }
+    let session: Session
+    try {
+      session = await verifying
+    } catch (error) {
+      if (this.sessions.get(sessionId) === slot) this.expiries.delete(sessionId)
+      throw error
+    }
     slot.session = session
+    if (this.sessions.get(sessionId) === slot) this.expiries.set(sessionId, session.expiresAt)
     this.authenticated = true
+    this.lastValid = Math.max(this.lastValid, Date.now())
     return (w) =>
       writeSessionInfo(w, {
         root: session.root,
@@ -295,65 +361,26 @@ export class ServerConnection implements WatchTarget {
       })
   }
 
-  private async watch(session: Session, id: number, r: FrameReader): Promise<Reply> {
-    requirePermission(session, 'watch', 'watch')
-    const { path, region } = resolve(session, r.path())
-    r.end()
-    if (region === 'users') throw new ForbiddenError('the user level holds no keys to watch')
-    this.shared.raw.at(path) // validates the path
-    if (this.watches.size >= this.shared.options.maxWatches) {
-      throw new BackendError(`too many watches on one connection (the server allows ${this.shared.options.maxWatches})`)
+  /**
+   * Whether a session's token is still valid at `clockNow` (the cubby's clock); `now` (wall clock) is then
+   * remembered as the last time the connection held one.
+   */
+  private holdsValidSession(now: number, clockNow: number): boolean {
+    for (const expiresAt of this.expiries.values()) {
+      if (clockNow < expiresAt) {
+        this.lastValid = now
+        return true
+      }
     }
-    const watch = this.shared.watches.start(session, viewAt(this.shared.cubby, path))
-    try {
-      await watch.ready
-    } catch (error) {
-      watch.close()
-      throw error
-    }
-    if (this.closed) {
-      watch.close()
-      throw new BackendError('connection closed')
-    }
-    watch.attach(this, id, 0)
-    this.watches.set(id, watch)
-    return (w) => w.str(watch.id)
-  }
-
-  private async resume(session: Session, id: number, r: FrameReader): Promise<Reply> {
-    requirePermission(session, 'watch', 'watch')
-    const watchId = r.str()
-    const lastSeq = r.f64()
-    r.end()
-    const watch = this.shared.watches.find(watchId, session)
-    watch.attach(this, id, lastSeq)
-    this.watches.set(id, watch)
-    return () => {}
+    return false
   }
 }
 
-/**
- * A quota error on a scope whose subtree holds data outside a plugin token's context (the plugin's whole store,
- * with its users; a workspace) would disclose that data's usage: its figures are withheld.
- */
-function redact(error: unknown, session: Session | undefined): unknown {
-  if (!(error instanceof QuotaExceededError) || !session) return error
-  const inside = session.root || error.scope.length > 2
-  const scope = error.scope.length >= session.base.length ? error.scope.slice(session.base.length) : []
-  if (inside) {
-    const mapped = new QuotaExceededError({ ...error, scope })
-    mapped.message = error.message
-    return mapped
+/** Runs `start`, turning a synchronous throw into a rejected promise. */
+function attempt(start: () => Promise<Reply>): Promise<Reply> {
+  try {
+    return start()
+  } catch (error) {
+    return Promise.reject(error)
   }
-  const hidden = new QuotaExceededError({
-    scope: [],
-    dimension: error.dimension,
-    limit: error.limit,
-    used: -1,
-    requested: -1,
-  })
-  hidden.message =
-    `quota exceeded: the plugin's storage is at its ${error.dimension} limit of ${error.limit} (usage outside this ` +
-    "token's context is not disclosed); delete data or ask the host to raise the quota"
-  return hidden
 }

@@ -13,6 +13,8 @@ import { ForbiddenError, InvalidConfigError } from '@cubby/core'
 import type { WriteOp } from '@cubby/core/backend'
 import type { RawScope } from '@cubby/core/raw'
 import { type Region, requirePermission, resolve, type Session } from './access.js'
+import { boundedGet, boundedList, sized } from './bounded-reads.js'
+import { getResultBytes, listResultBytes } from './replies.js'
 import type { RawScopes } from './views.js'
 import { viewAt } from './views.js'
 
@@ -20,10 +22,12 @@ import { viewAt } from './views.js'
 export interface HandlerContext {
   cubby: Cubby
   raw: RawScopes
+  /** Every answer fits in one frame of `maxFrameBytes`. */
+  options: { maxFrameBytes: number }
 }
 
-/** Writes a RESULT body. */
-export type Reply = (w: FrameWriter) => void
+/** Writes a RESULT body; `bytes`, when known, is its exact size (the frame is allocated once). */
+export type Reply = ((w: FrameWriter) => void) & { bytes?: number }
 
 const NOTHING: Reply = () => {}
 
@@ -39,9 +43,9 @@ export async function handle(ctx: HandlerContext, session: Session, op: number, 
       for (let n = r.u32(), i = 0; i < n; i++) keys.push(r.str())
       r.end()
       const raw = scope(ctx, path, region)
-      const entries = await raw.get(keys, { values })
+      const entries = await boundedGet(ctx, raw, keys, values)
       const now = raw.now()
-      return (w) => writeGetResult(w, entries, now)
+      return sized(getResultBytes(entries), (w) => writeGetResult(w, entries, now))
     }
     case Op.WRITE: {
       requirePermission(session, 'write', 'a write')
@@ -72,9 +76,9 @@ export async function handle(ctx: HandlerContext, session: Session, op: number, 
       const query = readListQuery(r)
       r.end()
       const raw = scope(ctx, path, region)
-      const entries = await raw.list(query)
+      const entries = await boundedList(ctx, raw, query)
       const now = raw.now()
-      return (w) => writeListResult(w, entries, now)
+      return sized(listResultBytes(entries), (w) => writeListResult(w, entries, now))
     }
     case Op.SCOPES: {
       requirePermission(session, 'read', 'scopes')
@@ -155,44 +159,19 @@ async function scopes(
 
 /**
  * Usage of a plugin's scope as a plugin token sees it: its own keys and its sub-scopes, plus the token's user's
- * scope, never the other users'. Walked (own keys page by page, then each child), so it costs a read of the
- * plugin's own keys; not a snapshot under concurrent writes.
+ * scope, never the other users'. From the backend's counters: usage of the plugin's subtree, less the user level's,
+ * plus the token's user's (O(depth) on the bundled backends, never a read of values). The three calls start in one
+ * synchronous run, so a backend that answers synchronously (memory, SQLite) gives a snapshot; on others a write
+ * landing between them may skew the figure by that write (it is clamped at zero).
  */
 async function pluginUsage(ctx: HandlerContext, session: Session, path: string[]): Promise<Usage> {
-  const raw = ctx.raw.at(path)
-  const total: Usage = { keys: 0, bytes: 0 }
-  let after: string | undefined
-  for (;;) {
-    const page = await raw.list({
-      reverse: false,
-      values: true,
-      limit: 1000,
-      maxBytes: 4 << 20,
-      ...(after === undefined ? {} : { after }),
-    })
-    for (const entry of page) {
-      total.keys++
-      total.bytes += Buffer.byteLength(entry.key) + entry.value!.byteLength
-    }
-    if (page.length === 0) break
-    after = page[page.length - 1]!.key
+  const [all, users, mine] = await Promise.all([
+    ctx.raw.at(path).usage(),
+    ctx.raw.at([...path, '']).usage(),
+    session.user === undefined ? undefined : ctx.raw.at([...path, '', session.user]).usage(),
+  ])
+  return {
+    keys: Math.max(0, all.keys - users.keys + (mine?.keys ?? 0)),
+    bytes: Math.max(0, all.bytes - users.bytes + (mine?.bytes ?? 0)),
   }
-  let cursor: string | undefined
-  for (;;) {
-    const names = await raw.scopes(cursor === undefined ? { limit: 1000 } : { after: cursor, limit: 1000 })
-    for (const name of names) {
-      if (name === '') continue
-      const usage = await ctx.raw.at([...path, name]).usage()
-      total.keys += usage.keys
-      total.bytes += usage.bytes
-    }
-    if (names.length < 1000) break
-    cursor = names[names.length - 1]
-  }
-  if (session.user !== undefined) {
-    const usage = await ctx.raw.at([...path, '', session.user]).usage()
-    total.keys += usage.keys
-    total.bytes += usage.bytes
-  }
-  return total
 }

@@ -16,11 +16,24 @@ export interface CubbyServerOptions {
   maxFrameBytes?: number
   /** Open connections; more are refused with HTTP 503. @default 1024 */
   maxConnections?: number
+  /**
+   * Connections open but not yet authenticated (no AUTH accepted); more are refused with HTTP 503, so clients
+   * without a token cannot take every slot. @default max(2, maxConnections / 8), rounded down (128)
+   */
+  maxUnauthenticated?: number
+  /**
+   * Connections holding a session of one context (root, or workspace + plugin + user); an AUTH beyond it is refused
+   * (`BACKEND`), so one token cannot take every slot. @default max(1, maxConnections / 4), rounded down (256)
+   */
+  maxConnectionsPerContext?: number
   /** A connection with no request and no watch for this long is closed. @default 60000 */
   idleTimeoutMs?: number
   /** A frame that started arriving must be complete within this. @default 30000 */
   bodyTimeoutMs?: number
-  /** A new connection must authenticate a session within this. @default 10000 */
+  /**
+   * A new connection must authenticate a session within this; an authenticated connection whose sessions have all
+   * expired or been released for this long is closed too (4401). @default 10000
+   */
   authTimeoutMs?: number
   /**
    * A connection the client has sent nothing on (no frame, no pong) for this long is pinged (a WebSocket ping,
@@ -69,6 +82,7 @@ export function resolveServerOptions(options: CubbyServerOptions): ResolvedServe
     throw new InvalidConfigError('clock', 'must be a function returning epoch milliseconds')
   }
   const keys = options.keys instanceof Keyring ? options.keys : new Keyring(options.keys)
+  const maxConnections = positive('maxConnections', options.maxConnections, 1024)
   const maxFrameBytes = positive('maxFrameBytes', options.maxFrameBytes, cubby.limits.maxValueBytes + (1 << 20))
   return {
     cubby,
@@ -76,7 +90,17 @@ export function resolveServerOptions(options: CubbyServerOptions): ResolvedServe
     allowRoot: options.allowRoot === true,
     maxInFlight: positive('maxInFlight', options.maxInFlight, 256),
     maxFrameBytes,
-    maxConnections: positive('maxConnections', options.maxConnections, 1024),
+    maxConnections,
+    maxUnauthenticated: positive(
+      'maxUnauthenticated',
+      options.maxUnauthenticated,
+      Math.max(2, Math.floor(maxConnections / 8)),
+    ),
+    maxConnectionsPerContext: positive(
+      'maxConnectionsPerContext',
+      options.maxConnectionsPerContext,
+      Math.max(1, Math.floor(maxConnections / 4)),
+    ),
     idleTimeoutMs: positive('idleTimeoutMs', options.idleTimeoutMs, 60_000),
     bodyTimeoutMs: positive('bodyTimeoutMs', options.bodyTimeoutMs, 30_000),
     authTimeoutMs: positive('authTimeoutMs', options.authTimeoutMs, 10_000),

@@ -5,6 +5,7 @@ import { rawScopeAt } from '@cubby/core/raw'
 import { WebSocketServer } from 'ws'
 import { ServerConnection, type ServerShared } from './connection.js'
 import { type CubbyServerOptions, resolveServerOptions } from './options.js'
+import { ConnectionSlots } from './slots.js'
 import { RawScopes } from './views.js'
 import { WatchRegistry } from './watches.js'
 
@@ -31,6 +32,7 @@ export class CubbyServer {
       cubby: resolved.cubby,
       raw: new RawScopes(resolved.cubby, { verifyValues: resolved.verifyValues }),
       watches: new WatchRegistry(resolved.watchResumeMs, resolved.watchReplay),
+      slots: new ConnectionSlots(resolved.maxUnauthenticated, resolved.maxConnectionsPerContext),
     }
     this.wss = new WebSocketServer({
       noServer: true,
@@ -65,7 +67,12 @@ export class CubbyServer {
     return this.connections.size
   }
 
-  /** The `'upgrade'` listener of a `node:http` server: takes over WebSocket requests for the Cubby protocol. */
+  /**
+   * The `'upgrade'` listener of a `node:http` server: takes over WebSocket requests for the Cubby protocol.
+   * Connections still in their HTTP handshake are the host server's: bound them there (`headersTimeout` and
+   * `requestTimeout` of a few seconds, `connectionsCheckingInterval` well below them), or slow handshakes hold sockets
+   * that no limit of this server counts.
+   */
   readonly handleUpgrade = (request: IncomingMessage, socket: Socket, head: Buffer): void => {
     const refuse = (status: string, message: string) => {
       socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${message}\n`)
@@ -79,6 +86,10 @@ export class CubbyServer {
       refuse('503 Service Unavailable', 'too many connections; retry later')
       return
     }
+    if (!this.shared.slots.canOpen) {
+      refuse('503 Service Unavailable', 'too many connections waiting to authenticate; retry later')
+      return
+    }
     const offered = String(request.headers['sec-websocket-protocol'] ?? '')
       .split(',')
       .map((p) => p.trim())
@@ -87,7 +98,11 @@ export class CubbyServer {
       return
     }
     this.wss.handleUpgrade(request, socket, head, (ws) => {
-      const connection = new ServerConnection(this.shared, ws, socket, (gone) => this.connections.delete(gone))
+      const connection = new ServerConnection(this.shared, ws, socket, (gone) => {
+        this.connections.delete(gone)
+        this.shared.slots.closed(gone)
+      })
+      this.shared.slots.opened(connection)
       this.connections.add(connection)
       this.startTicker()
       ws.send(this.hello)
@@ -105,9 +120,12 @@ export class CubbyServer {
    * Resolves with the bound address.
    */
   listen(port = 0, host = '127.0.0.1'): Promise<AddressInfo> {
+    const { authTimeoutMs } = this.shared.options
     const http = createServer({
-      headersTimeout: this.shared.options.authTimeoutMs,
-      requestTimeout: this.shared.options.authTimeoutMs,
+      headersTimeout: authTimeoutMs,
+      requestTimeout: authTimeoutMs,
+      // Node checks those timeouts only this often (30 s by default), so a slow handshake would outlive them.
+      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(authTimeoutMs / 4))),
     })
     http.on('request', this.handleRequest)
     http.on('upgrade', this.handleUpgrade)

@@ -152,9 +152,13 @@ export async function mintToken(claims: TokenClaims | RootClaims, key: Keyring |
     .sign(ring.secretFor(ring.current))
 }
 
+/** How far a token's `iat` may lie ahead of the server's clock (the host's clock may run a little fast). */
+const MAX_CLOCK_SKEW_MS = 60_000
+
 /**
  * Verifies a token against the keyring at time `now` (epoch ms). Rejects with `UnauthorizedError` for a missing,
- * malformed, tampered, expired, unknown-key or retired-key token.
+ * malformed, tampered, expired, unknown-key or retired-key token, and for one issued (`iat`) more than a minute in the
+ * future.
  */
 export async function verifyToken(token: unknown, keyring: Keyring, now: number): Promise<VerifiedToken> {
   if (typeof token !== 'string' || token === '') throw new UnauthorizedError('no token was given')
@@ -176,6 +180,9 @@ export async function verifyToken(token: unknown, keyring: Keyring, now: number)
   } catch (error) {
     if (error instanceof joseErrors.JWTExpired) throw new UnauthorizedError('the token has expired; get a new one')
     throw new UnauthorizedError(`the token is invalid (${(error as Error).message}); get a new one`)
+  }
+  if (typeof payload.iat === 'number' && payload.iat * 1000 > now + MAX_CLOCK_SKEW_MS) {
+    throw new UnauthorizedError('the token is issued in the future (iat); check the clocks, or get a new token')
   }
   const access = payload.acc
   if (!Array.isArray(access) || access.some((p) => !PERMISSIONS.includes(p as Permission))) {

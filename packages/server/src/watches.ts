@@ -8,6 +8,8 @@ import { type Session, sameContext } from './access.js'
 export interface WatchTarget {
   event(handle: number, event: WireEvent): void
   end(handle: number, error: Error): void
+  /** Whether the target is gone for good (its watches are swept like detached ones). */
+  readonly isClosed?: boolean
 }
 
 /**
@@ -81,6 +83,11 @@ export class ServerWatch {
     this.detachedAt = now
   }
 
+  /** A watch still attached to a closed target counts as detached from now (its resume window starts). */
+  sweepOrphan(now: number): void {
+    if (this.target?.isClosed === true) this.detach(now)
+  }
+
   /** Whether `target` holds this watch under `handle`. */
   heldBy(target: WatchTarget, handle: number): boolean {
     return this.target === target && this.handle === handle
@@ -141,6 +148,7 @@ export class WatchRegistry {
       () => {
         const now = Date.now()
         for (const watch of [...this.watches.values()]) {
+          watch.sweepOrphan(now)
           if (watch.detachedAt !== undefined && now - watch.detachedAt > this.resumeMs) watch.close()
         }
         if (this.watches.size === 0) {

@@ -25,6 +25,36 @@ describe('single-key gets issued together (merged into GET frames)', () => {
     expect([mine, inSub, present]).toEqual(['mine', 'sub', [true, false, true]])
   })
 
+  it('a merged GET or a getMany too large for maxFrameBytes is split by the client; a value that cannot fit alone fails', async () => {
+    const local = await openCubby('memory:')
+    onTestFinished(() => local.close())
+    // maxBufferedBytes raised: by default 2 x maxFrameBytes, which this test's many answers in flight would exceed.
+    const { url, token } = await startServer(local, { maxFrameBytes: 4096, maxBufferedBytes: 1 << 20 })
+    const context = { workspace: 'w', plugin: 'p' }
+    const host = local.stores(context).store
+    const keys = Array.from({ length: 40 }, (_, i) => `k${i}`)
+    const value = (i: number) => `${i}:${'v'.repeat(900)}`
+    // 40 values of ~900 bytes: ~36 KiB together, each well within a 4 KiB frame alone.
+    for (const [i, key] of keys.entries()) await host.set(key, value(i))
+    await host.set('huge', 'x'.repeat(10_000))
+    const remote = await openRemote(url, await token(context))
+    const store = remote.stores(context).store
+    const expected = keys.map((_, i) => value(i))
+    const [each, many, huge, missing] = await Promise.allSettled([
+      Promise.all(keys.map((key) => store.get(key))),
+      store.getMany([...keys, 'nope']),
+      store.get('huge'),
+      store.get('nope'),
+    ])
+    expect(each).toEqual({ status: 'fulfilled', value: expected })
+    expect(many).toEqual({ status: 'fulfilled', value: [...expected, undefined] })
+    expect(missing).toEqual({ status: 'fulfilled', value: undefined })
+    expect(huge.status === 'rejected' && huge.reason).toMatchObject({ code: 'INVALID_CONFIG', field: 'get.keys' })
+    // A getMany holding the key that cannot fit fails with the server's error; the connection carries on.
+    await expect(store.getMany(['k1', 'huge'])).rejects.toMatchObject({ code: 'INVALID_CONFIG', field: 'get.keys' })
+    expect(await store.get('k2')).toBe(value(2))
+  })
+
   it('a key the server refuses fails only its own call', async () => {
     const local = await openCubby({ url: 'memory:', limits: { maxKeyBytes: 8 } })
     onTestFinished(() => local.close())

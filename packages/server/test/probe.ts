@@ -66,6 +66,23 @@ export class Probe {
     })
   }
 
+  /** Sends a request under a chosen request `id` (which may repeat) and waits for its answer (10 s at most). */
+  sendAs(id: number, op: number, session: number, body: (w: FrameWriter) => void = () => {}): Promise<Answer> {
+    const w = new FrameWriter()
+    w.u8(op).u32(id).u32(session)
+    body(w)
+    return new Promise<Answer>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no answer to op ${op}`)), 10_000)
+      const previous = this.waiting.get(id)
+      this.waiting.set(id, (answer) => {
+        clearTimeout(timer)
+        if (previous) this.waiting.set(id, previous)
+        resolve(answer)
+      })
+      this.socket.send(w.finish())
+    })
+  }
+
   /** Authenticates `session` with `token`; resolves to the error code, or undefined when accepted. */
   async auth(session: number, token: string): Promise<string | undefined> {
     return (await this.send(Op.AUTH, session, (w) => w.str(token))).code

@@ -175,6 +175,8 @@ export class FrameReader {
       if (ascii) return b.toString('latin1', start, end)
     }
     if (!isUtf8(b.subarray(start, end))) throw new FrameError('a string field is not valid UTF-8')
+    // Buffer's UTF-8 decoding keeps a leading U+FEFF (a key '\uFEFFa' is not the key 'a'; TextDecoder would strip it
+    // unless told ignoreBOM). The ASCII path above never sees one: its bytes EF BB BF are not ASCII.
     return b.toString('utf8', start, end)
   }
 
