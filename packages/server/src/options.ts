@@ -47,7 +47,11 @@ export interface CubbyServerOptions {
    * from its `exp` on. @default the cubby's clock
    */
   clock?: () => number
-  /** Bytes queued to a client that does not read before its connection is closed. @default 2 * maxFrameBytes */
+  /**
+   * Bytes queued to a client that does not read before its connection is closed. At least 8 MiB by default, so a
+   * small `maxFrameBytes` does not cut a client that reads normally but has many answers in flight.
+   * @default max(2 * maxFrameBytes, 8 MiB)
+   */
   maxBufferedBytes?: number
   /** How long a watch outlives its connection, waiting to be resumed. @default 30000 */
   watchResumeMs?: number
@@ -107,7 +111,7 @@ export function resolveServerOptions(options: CubbyServerOptions): ResolvedServe
     pingIntervalMs: positive('pingIntervalMs', options.pingIntervalMs, 30_000),
     pongTimeoutMs: positive('pongTimeoutMs', options.pongTimeoutMs, 10_000),
     clock: options.clock,
-    maxBufferedBytes: positive('maxBufferedBytes', options.maxBufferedBytes, 2 * maxFrameBytes),
+    maxBufferedBytes: positive('maxBufferedBytes', options.maxBufferedBytes, Math.max(2 * maxFrameBytes, 8 << 20)),
     watchResumeMs: positive('watchResumeMs', options.watchResumeMs, 30_000),
     watchReplay: positive('watchReplay', options.watchReplay, 10_000),
     maxWatches: positive('maxWatches', options.maxWatches, 1000),
