@@ -1,13 +1,19 @@
 import { connect, createServer, type Socket } from 'node:net'
 import { waitFor } from '@cubby/conformance'
 import { openCubby } from '@cubby/core'
+import type { CubbyServer } from '@cubby/server'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { openRemote, startServer } from './support.js'
 
 /** A TCP proxy to `port` whose connections can be cut. */
 async function proxy(port: number) {
   const open = new Set<Socket>()
+  let refusing = false
   const server = createServer((client) => {
+    if (refusing) {
+      client.destroy()
+      return
+    }
     const upstream = connect(port, '127.0.0.1')
     for (const s of [client, upstream]) {
       open.add(s)
@@ -26,7 +32,16 @@ async function proxy(port: number) {
     cut: () => {
       for (const s of open) s.destroy()
     },
+    /** Refuses (`true`) or accepts again (`false`) new connections: the server is unreachable meanwhile. */
+    refuse: (on: boolean) => {
+      refusing = on
+    },
   }
+}
+
+/** The server's watch registry (private): whether it still holds a detached watch. */
+function watchesOf(server: CubbyServer): Map<string, unknown> {
+  return (server as unknown as { shared: { watches: { watches: Map<string, unknown> } } }).shared.watches.watches
 }
 
 describe('watch over a dropped connection', () => {
@@ -72,12 +87,14 @@ describe('watch over a dropped connection', () => {
         return error as { code?: string }
       }
     })()
-    // Hold the connection down longer than the resume window, then let it reconnect.
+    // Keep the server unreachable until it has forgotten the watch (its resume window passed), then let the client
+    // reconnect: its RESUME must be refused and the watch end. (Cutting on a timer instead raced a quick reconnect
+    // that resumed inside the window, and the watch never ended.)
+    relay.refuse(true)
     relay.cut()
-    const stopCutting = setInterval(relay.cut, 10)
     await waitFor(() => server.connectionCount === 0, 'the server noticing the drop')
-    await new Promise((resolve) => setTimeout(resolve, 400))
-    clearInterval(stopCutting)
+    await waitFor(() => watchesOf(server).size === 0, 'the server forgetting the detached watch')
+    relay.refuse(false)
     expect((await ended)?.code).toBe('BACKEND')
   })
 })
