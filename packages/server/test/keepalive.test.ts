@@ -4,7 +4,7 @@ import { waitFor } from '@cubby/conformance'
 import { openCubby } from '@cubby/core'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import WebSocket from 'ws'
-import { openRemote, startServer } from './support.js'
+import { collectUntil, openRemote, startServer } from './support.js'
 
 /**
  * A TCP relay to `port` that can turn its open connections into black holes: bytes sent either way vanish and
@@ -75,13 +75,7 @@ describe('keepalive', () => {
     })
     const watch = remote.stores({ workspace: 'w', plugin: 'p' }).store.watch()
     await watch.ready
-    const seen: string[] = []
-    const reading = (async () => {
-      for await (const event of watch) {
-        seen.push(event.key)
-        if (event.key === 'after') break
-      }
-    })()
+    const { seen, done: reading } = collectUntil(watch, 'after')
     const store = local.stores({ workspace: 'w', plugin: 'p' }).store
     await store.set('before', 1)
     await waitFor(() => seen.length === 1, 'the first event')

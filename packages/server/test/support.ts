@@ -43,3 +43,27 @@ export async function openRemote(url: string, token: string, options: Partial<Cu
   onTestFinished(() => cubby.close())
   return cubby
 }
+
+/** Reads `watch` into `seen` until the event for `lastKey`; `done` resolves then. */
+export function collectUntil(watch: AsyncIterable<{ key: string }>, lastKey: string) {
+  const seen: string[] = []
+  const done = (async () => {
+    for await (const event of watch) {
+      seen.push(event.key)
+      if (event.key === lastKey) break
+    }
+  })()
+  return { seen, done }
+}
+
+/** Reads `watch` to its end: resolves to the error it ended with, or undefined when it ended without one. */
+export async function endOf(watch: AsyncIterable<unknown>): Promise<(Error & { code?: string }) | undefined> {
+  try {
+    for await (const _ of watch) {
+      // events are not what the caller waits for
+    }
+    return undefined
+  } catch (error) {
+    return error as Error & { code?: string }
+  }
+}

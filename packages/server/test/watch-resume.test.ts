@@ -3,7 +3,7 @@ import { waitFor } from '@cubby/conformance'
 import { openCubby } from '@cubby/core'
 import type { CubbyServer } from '@cubby/server'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { openRemote, startServer } from './support.js'
+import { collectUntil, endOf, openRemote, startServer } from './support.js'
 
 /** A TCP proxy to `port` whose connections can be cut. */
 async function proxy(port: number) {
@@ -53,13 +53,7 @@ describe('watch over a dropped connection', () => {
     const remote = await openRemote(`cubby+ws://127.0.0.1:${relay.port}`, await token({ workspace: 'w', plugin: 'p' }))
     const watch = remote.stores({ workspace: 'w', plugin: 'p' }).store.watch()
     await watch.ready
-    const seen: string[] = []
-    const reading = (async () => {
-      for await (const event of watch) {
-        seen.push(event.key)
-        if (event.key === 'k99') break
-      }
-    })()
+    const { seen, done: reading } = collectUntil(watch, 'k99')
     const store = local.stores({ workspace: 'w', plugin: 'p' }).store
     for (let i = 0; i < 100; i++) {
       await store.set(`k${i}`, i)
@@ -77,16 +71,7 @@ describe('watch over a dropped connection', () => {
     const remote = await openRemote(`cubby+ws://127.0.0.1:${relay.port}`, await token({ workspace: 'w', plugin: 'p' }))
     const watch = remote.stores({ workspace: 'w', plugin: 'p' }).store.watch()
     await watch.ready
-    const ended = (async () => {
-      try {
-        for await (const _ of watch) {
-          // nothing expected
-        }
-        return undefined
-      } catch (error) {
-        return error as { code?: string }
-      }
-    })()
+    const ended = endOf(watch)
     // Keep the server unreachable until it has forgotten the watch (its resume window passed), then let the client
     // reconnect: its RESUME must be refused and the watch end. (Cutting on a timer instead raced a quick reconnect
     // that resumed inside the window, and the watch never ended.)
