@@ -7,7 +7,7 @@ import { importExtra } from '../../../scripts/extras.mjs'
 import type { Target } from './target.js'
 
 /** keyv@5 on a store adapter: what users would otherwise pick. */
-function keyvTarget(keyv: Keyv, name = 'keyv', close = () => keyv.disconnect()): Target {
+export function keyvTarget(keyv: Keyv, name = 'keyv', close = () => keyv.disconnect()): Target {
   return {
     name,
     set: async (key, value) => {
