@@ -1,5 +1,7 @@
+import type { IncomingMessage } from 'node:http'
 import type { Cubby } from '@cubby/core'
 import { InvalidConfigError } from '@cubby/core'
+import { socketAddress } from './client-address.js'
 import { Keyring, type KeyringOptions } from './tokens.js'
 
 /** Options of `createCubbyServer`. */
@@ -21,6 +23,27 @@ export interface CubbyServerOptions {
    * without a token cannot take every slot. @default max(2, maxConnections / 8), rounded down (128)
    */
   maxUnauthenticated?: number
+  /**
+   * Of `maxUnauthenticated`, how many one client address may hold (see `clientAddress`), so a single client that
+   * keeps opening connections without a token cannot take the whole budget. Half of it by default, because the
+   * usual clients (plugin processes on the host's own machine) all share one address and may start at once.
+   * @default max(1, maxUnauthenticated / 2), rounded down (64)
+   */
+  maxUnauthenticatedPerAddress?: number
+  /**
+   * The address a WebSocket request's connection is counted under for `maxUnauthenticatedPerAddress`. Behind a
+   * reverse proxy every client shares the proxy's address: derive it from the header your proxy sets (and only
+   * trust that header from the proxy). If it throws, the request is refused with HTTP 500. @default the TCP peer's
+   * address; IPv6 grouped by its /64 prefix
+   */
+  clientAddress?: (request: IncomingMessage) => string
+  /**
+   * Web origins allowed to open a connection from a browser: a request carrying an `Origin` header not in this list
+   * is refused with HTTP 403. Requests without `Origin` (Node, other non-browser clients) are not affected. The
+   * protocol authenticates with a token inside the connection, never with cookies, so a foreign page gains nothing
+   * it does not already hold; this closes the door anyway. @default undefined (any origin)
+   */
+  allowedOrigins?: readonly string[]
   /**
    * Connections holding a session of one context (root, or workspace + plugin + user); an AUTH beyond it is refused
    * (`BACKEND`), so one token cannot take every slot. @default max(1, maxConnections / 4), rounded down (256)
@@ -64,9 +87,11 @@ export interface CubbyServerOptions {
 }
 
 /** Options with defaults applied. */
-export type ResolvedServerOptions = Required<Omit<CubbyServerOptions, 'keys' | 'clock'>> & {
+export type ResolvedServerOptions = Required<Omit<CubbyServerOptions, 'keys' | 'clock' | 'allowedOrigins'>> & {
   keys: Keyring
   clock: (() => number) | undefined
+  /** Allowed `Origin` values; undefined: any. */
+  allowedOrigins: ReadonlySet<string> | undefined
 }
 
 function positive(name: string, value: unknown, fallback: number): number {
@@ -75,6 +100,15 @@ function positive(name: string, value: unknown, fallback: number): number {
     throw new InvalidConfigError(name, `must be a positive integer, got ${String(value)}`)
   }
   return value
+}
+
+function origins(value: unknown): ReadonlySet<string> | undefined {
+  if (value === undefined) return undefined
+  if (!Array.isArray(value) || !value.every((o) => typeof o === 'string' && o.length > 0)) {
+    throw new InvalidConfigError('allowedOrigins', 'must be an array of origins such as "https://app.example"')
+  }
+  // Browsers send the serialized origin: scheme and host lower-cased, no trailing slash, no path.
+  return new Set(value.map((o: string) => o.toLowerCase().replace(/\/+$/, '')))
 }
 
 /** Validates options and applies defaults. */
@@ -88,6 +122,14 @@ export function resolveServerOptions(options: CubbyServerOptions): ResolvedServe
   const keys = options.keys instanceof Keyring ? options.keys : new Keyring(options.keys)
   const maxConnections = positive('maxConnections', options.maxConnections, 1024)
   const maxFrameBytes = positive('maxFrameBytes', options.maxFrameBytes, cubby.limits.maxValueBytes + (1 << 20))
+  const maxUnauthenticated = positive(
+    'maxUnauthenticated',
+    options.maxUnauthenticated,
+    Math.max(2, Math.floor(maxConnections / 8)),
+  )
+  if (options.clientAddress !== undefined && typeof options.clientAddress !== 'function') {
+    throw new InvalidConfigError('clientAddress', 'must be a function of the upgrade request returning a string')
+  }
   return {
     cubby,
     keys,
@@ -95,11 +137,14 @@ export function resolveServerOptions(options: CubbyServerOptions): ResolvedServe
     maxInFlight: positive('maxInFlight', options.maxInFlight, 256),
     maxFrameBytes,
     maxConnections,
-    maxUnauthenticated: positive(
-      'maxUnauthenticated',
-      options.maxUnauthenticated,
-      Math.max(2, Math.floor(maxConnections / 8)),
+    maxUnauthenticated,
+    maxUnauthenticatedPerAddress: positive(
+      'maxUnauthenticatedPerAddress',
+      options.maxUnauthenticatedPerAddress,
+      Math.max(1, Math.floor(maxUnauthenticated / 2)),
     ),
+    clientAddress: options.clientAddress ?? socketAddress,
+    allowedOrigins: origins(options.allowedOrigins),
     maxConnectionsPerContext: positive(
       'maxConnectionsPerContext',
       options.maxConnectionsPerContext,

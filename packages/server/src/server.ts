@@ -32,7 +32,11 @@ export class CubbyServer {
       cubby: resolved.cubby,
       raw: new RawScopes(resolved.cubby, { verifyValues: resolved.verifyValues }),
       watches: new WatchRegistry(resolved.watchResumeMs, resolved.watchReplay),
-      slots: new ConnectionSlots(resolved.maxUnauthenticated, resolved.maxConnectionsPerContext),
+      slots: new ConnectionSlots(
+        resolved.maxUnauthenticated,
+        resolved.maxConnectionsPerContext,
+        resolved.maxUnauthenticatedPerAddress,
+      ),
     }
     this.wss = new WebSocketServer({
       noServer: true,
@@ -86,8 +90,27 @@ export class CubbyServer {
       refuse('503 Service Unavailable', 'too many connections; retry later')
       return
     }
-    if (!this.shared.slots.canOpen) {
-      refuse('503 Service Unavailable', 'too many connections waiting to authenticate; retry later')
+    const { allowedOrigins, clientAddress } = this.shared.options
+    const origin = request.headers.origin
+    if (allowedOrigins && origin !== undefined && !allowedOrigins.has(origin.toLowerCase())) {
+      refuse('403 Forbidden', 'this origin may not connect (allowedOrigins)')
+      return
+    }
+    let address: string
+    try {
+      address = String(clientAddress(request))
+    } catch {
+      refuse('500 Internal Server Error', 'the clientAddress option failed on this request')
+      return
+    }
+    const refusal = this.shared.slots.refusal(address)
+    if (refusal) {
+      refuse(
+        '503 Service Unavailable',
+        refusal === 'address'
+          ? 'too many connections from this address waiting to authenticate; retry later'
+          : 'too many connections waiting to authenticate; retry later',
+      )
       return
     }
     const offered = String(request.headers['sec-websocket-protocol'] ?? '')
@@ -102,7 +125,7 @@ export class CubbyServer {
         this.connections.delete(gone)
         this.shared.slots.closed(gone)
       })
-      this.shared.slots.opened(connection)
+      this.shared.slots.opened(connection, address)
       this.connections.add(connection)
       this.startTicker()
       ws.send(this.hello)

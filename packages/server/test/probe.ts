@@ -41,8 +41,8 @@ export class Probe {
   }
 
   /** Connects and waits for HELLO. */
-  static async open(port: number): Promise<Probe> {
-    const socket = new WebSocket(`ws://127.0.0.1:${port}`, SUBPROTOCOL)
+  static async open(port: number, options: WebSocket.ClientOptions = {}): Promise<Probe> {
+    const socket = new WebSocket(`ws://127.0.0.1:${port}`, SUBPROTOCOL, options)
     await new Promise<void>((resolve, reject) => {
       socket.once('message', () => resolve())
       socket.once('error', reject)
