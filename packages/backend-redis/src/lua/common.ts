@@ -18,7 +18,10 @@ local KEYS, ARGV
 ${CALL}
 local sub, find, format
 local PREFIX, STANDALONE
-local levelCache, watchers, refreshed
+local watchers, refreshed
+-- levels() of every scope id seen, per prefix and mode: pure functions of their inputs, so they outlive the call
+-- (library state; a lost state only costs recomputing). Bounded: cleared when it holds LEVEL_MEMO_MAX ids.
+local levelMemo, levelMemoSize, LEVEL_MEMO_MAX = {}, 0, 10000
 
 -- Per-call state, reset at the start of every function. (While the library loads, Redis offers only a few globals:
 -- string and redis.call are picked up on the first call.)
@@ -26,7 +29,7 @@ local function begin(keys, args)
   if not sub then sub, find, format = string.sub, string.find, string.format end
   KEYS, ARGV = keys, args
   PREFIX, STANDALONE = args[1], args[2] == 's'
-  levelCache, watchers, refreshed = {}, {}, {}
+  watchers, refreshed = nil, nil
   resetCall()
 end
 
@@ -56,8 +59,19 @@ end
 -- name = E's name there }. On a cluster: E's in-group ancestors from depth 2 (a shallower E alone); on one server
 -- every ancestor up to the root. keys.ts levelKeys lists the same keys for KEYS.
 local function levels(E)
-  local out = levelCache[E]
+  local byPrefix = levelMemo[PREFIX]
+  if not byPrefix then
+    byPrefix = { s = {}, c = {} }
+    levelMemo[PREFIX] = byPrefix
+  end
+  local memo = byPrefix[STANDALONE and 's' or 'c']
+  local out = memo[E]
   if out then return out end
+  if levelMemoSize >= LEVEL_MEMO_MAX then
+    levelMemo, levelMemoSize = { [PREFIX] = byPrefix }, 0
+    byPrefix.s, byPrefix.c = {}, {}
+    memo = byPrefix[STANDALONE and 's' or 'c']
+  end
   out = {}
   local ids, names, n = { [0] = '/' }, {}, 0
   -- Empty segments count: the user level '' sits at depth 3 ('/w/p//u'). The root has none.
@@ -77,7 +91,8 @@ local function levels(E)
     parent = g .. 'c:' .. ids[k]
     out[#out + 1] = lv
   end
-  levelCache[E] = out
+  memo[E] = out
+  levelMemoSize = levelMemoSize + 1
   return out
 end
 

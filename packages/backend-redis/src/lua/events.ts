@@ -10,9 +10,10 @@
 export const EVENTS = `
 -- Whether anyone subscribes to E's channel.
 local function watched(G, E)
-  local n = watchers[E]
+  local n = watchers and watchers[E]
   if n == nil then
     n = call('PUBSUB', 'SHARDNUMSUB', G .. 'w:' .. E)[2]
+    watchers = watchers or {}
     watchers[E] = n
   end
   return n > 0
@@ -22,8 +23,9 @@ end
 local function publish(G, E, list, ttl)
   local q = G .. 'q:' .. E
   list[1] = call('INCR', q)
-  if not refreshed[E] then
+  if not (refreshed and refreshed[E]) then
     call('PEXPIRE', q, ttl)
+    refreshed = refreshed or {}
     refreshed[E] = true
   end
   call('SPUBLISH', G .. 'w:' .. E, cjson.encode(list))

@@ -67,11 +67,12 @@ end
 
 -- TTL index changes of the current request or run: member -> { expiresAt, size } or false, applied in one go.
 local function track(m, state)
+  if not xState then xOrder, xState = {}, {} end
   if xState[m] == nil then xOrder[#xOrder + 1] = m end
   xState[m] = state
 end
 local function flushTtl()
-  if #xOrder == 0 then return end
+  if not xOrder then return end
   local adds, sizes, removes = {}, {}, {}
   for _, m in ipairs(xOrder) do
     local s = xState[m]
@@ -93,7 +94,7 @@ local function flushTtl()
   each('HSET', XS, sizes)
   each('ZREM', X, removes)
   each('HDEL', XS, removes)
-  xOrder, xState = {}, {}
+  xOrder, xState = nil, nil
 end
 
 -- The group's versions come from its counter G n, reserved in blocks: one INCRBY serves many calls. A block lives
@@ -122,11 +123,71 @@ local function reserveVersions(count)
   return base
 end
 
+-- One plain set (the awaited single write): plainRun's accounting without its per-op tables, since every string or
+-- table Lua allocates is what a call spends its time on. expText is '' (no TTL) or the expiry.
+local function singleSet(now, E, expText)
+  local ek = KEYS[ekAt]
+  ekAt = ekAt + 1
+  local klen = #G + #E + 4 -- where the user key starts in the entry key
+  local keyBytes = #ek - klen + 1
+  local exp, m, len, version, oldSize, oldExp
+  counter = counter + 1
+  if expText ~= '' then
+    exp = tonumber(expText)
+    m = sub(ek, MSTART)
+  end
+  if ARGV[at] == '*' then
+    -- A large value, sent as a whole entry: only the old entry's header is read, never its value.
+    local entry = ARGV[at + 1]
+    at = at + 2
+    len = #entry - 18 - #expText
+    version = format('%016d', counter)
+    local _
+    _, oldExp, oldSize = readHead(ek)
+    setLarge(ek, entry, exp, version, now)
+  else
+    len = tonumber(ARGV[at])
+    at = at + 1
+    local value = (vpos == 1 and len == #BLOB) and BLOB or sub(BLOB, vpos, vpos + len - 1)
+    vpos = vpos + len
+    version = format('%d', counter)
+    local before
+    if exp then
+      before = call('SET', ek, version .. '|' .. expText .. '|' .. value, 'PX', nativeTtl(exp, now), 'GET')
+    else
+      before = call('SET', ek, version .. '||' .. value, 'GET')
+    end
+    if before then oldSize, oldExp = sizeAndExp(before) end
+  end
+  if exp then track(m, { exp, keyBytes + len }) end
+  local dk, db, bit = 1, keyBytes + len, '0'
+  if oldSize then
+    dk = 0
+    db = db - keyBytes - oldSize
+    if oldExp and not exp then track(m or sub(ek, MSTART), false) end
+    if not oldExp or oldExp > now then bit = '1' end
+  elseif call('ZADD', G .. 'i:' .. E, '0', sub(ek, klen)) == 0 then
+    -- Indexed already although the entry is gone: Redis expired it natively (its size is kept in xs).
+    m = m or sub(ek, MSTART)
+    local ghost = call('HGET', XS, m)
+    if ghost then
+      dk = 0
+      db = db - tonumber(ghost)
+      if not exp then track(m, false) end
+    end
+  end
+  flushTtl()
+  addUsage(E, dk, db)
+  if watched(G, E) then publish(G, E, { 0, 's', sub(ek, klen), version }, SEQTTL) end
+  return 'P' .. format('%d', counter) .. ':' .. bit
+end
+
 -- A run of plain sets (no checks, no quotas) in one scope. Each op's previous entry is all the accounting needs:
 -- one op, or ops with a TTL or a large value, use SET … GET per entry (a large value: see setLarge); a run of
 -- several small values without TTL reads the previous entries with one MGET and writes with one MSET (the per-entry
 -- command is what a batch costs in Lua). A key set twice in a run sees its own earlier op as the previous entry.
 local function plainRun(now, E, count, opsMode, expMode)
+  if count == 1 and opsMode == '1' then return singleSet(now, E, expMode) end
   local I = G .. 'i:' .. E
   local klen = #G + #E + 4 -- where the user key starts in an entry key
   local events = watched(G, E) and { 0 } or nil
@@ -274,20 +335,24 @@ if find(FLAGS, 'r', 1, true) and call('EXISTS', MARKER) == 0 then
   call('SET', MARKER, '1')
 end
 at, ekAt, vpos, counter, MSTART = 11, tonumber(ARGV[9]), 1, 0, #G + 3
-xsLive, xOrder, xState, oldMin, callMin = nil, {}, {}, false, nil
+xsLive, xOrder, xState, oldMin, callMin = nil, nil, nil, false, nil
 if RESERVE > 0 then counter = reserveVersions(RESERVE) end
-local out = {}
-for r = 1, tonumber(ARGV[10]) do
+local records = tonumber(ARGV[10])
+local out = records > 1 and {} or nil
+local only
+for r = 1, records do
+  local result
   local kind, now, E = ARGV[at], tonumber(ARGV[at + 1]), ARGV[at + 2]
   if kind == 'P' then
     local count, opsMode, expMode = tonumber(ARGV[at + 3]), ARGV[at + 4], ARGV[at + 5]
     at = at + 6
-    out[r] = plainRun(now, E, count, opsMode, expMode)
+    result = plainRun(now, E, count, opsMode, expMode)
   else
     local flags, checks, ops, quotas = ARGV[at + 3], tonumber(ARGV[at + 4]), tonumber(ARGV[at + 5]), tonumber(ARGV[at + 6])
     at = at + 7
-    out[r] = general(now, E, flags, checks, ops, quotas)
+    result = general(now, E, flags, checks, ops, quotas)
   end
+  if out then out[r] = result else only = result end
 end
 local lowered = ''
 if callMin then
@@ -297,5 +362,5 @@ if callMin then
     lowered = format('%d', callMin) -- the writer registers the group in P:xg (another slot)
   end
 end
-return lowered .. '|' .. table.concat(out, ';')
+return lowered .. '|' .. (out and table.concat(out, ';') or only)
 `
