@@ -7,8 +7,11 @@ import { codeOf, readOnlyOpenError, sqliteError } from './errors.js'
 import type { ResolvedOptions } from './options.js'
 import { checkSchema, migrate } from './schema.js'
 
-/** After a checkpoint, the WAL file is truncated back to this size (it otherwise keeps its largest size). */
-export const JOURNAL_SIZE_LIMIT = 16 * 1024 * 1024
+/**
+ * After a checkpoint, the WAL file is truncated back to this size (it otherwise keeps its largest size): just above
+ * what `FALLBACK_AUTOCHECKPOINT` frames of 4 KiB pages take, so a WAL that restarts is reused, not regrown.
+ */
+export const JOURNAL_SIZE_LIMIT = 65 * 1024 * 1024
 
 /**
  * Opens the connection: the folder created, WAL (checked: WAL needs shared memory, so every process must be on the
