@@ -1,7 +1,10 @@
 import type { Sample } from './measure.js'
 import { type CaseResult, type Check, rate } from './report.js'
 
-/** The targets of the benchmark issue, evaluated on this run's figures. */
+/**
+ * The targets of the benchmark issues, evaluated on this run's figures. Where two issues set a goal for the same
+ * ratio (Redis and SQLite sequential set: the write-path issue asks 0.8x and 0.65x), the stricter one is kept.
+ */
 export function evaluate(
   cases: CaseResult[],
   codec: Record<string, Record<string, Sample>>,
@@ -30,6 +33,8 @@ export function evaluate(
     add(`redis getMany vs raw MGET (${shape})`, ratio('redis', shape, 'get-many', 'raw driver'), 0.7)
     add(`redis sequential get vs raw (${shape})`, ratio('redis', shape, 'seq-get', 'raw driver'), 0.9)
     add(`redis sequential set vs raw (${shape})`, ratio('redis', shape, 'seq-set', 'raw driver'), 0.9)
+    add(`redis sequential set vs keyv (${shape})`, ratio('redis', shape, 'seq-set', 'keyv'), 1)
+    add(`redis setMany vs raw MSET (${shape})`, ratio('redis', shape, 'set-many', 'raw driver'), 0.6)
     add(`redis Promise.all get vs keyv (${shape})`, ratio('redis', shape, 'par-get', 'keyv'), 2)
     add(`redis Promise.all set vs keyv (${shape})`, ratio('redis', shape, 'par-set', 'keyv'), 2)
     add(`remote Promise.all get vs raw redis (${shape})`, ratio('remote', shape, 'par-get', 'raw driver'), 0.3)
