@@ -13,6 +13,7 @@ import {
   sizesKey,
   versionKey,
 } from './keys.js'
+import { encodeBulk, isBulk, type VersionBlocks } from './write-bulk.js'
 
 /** One queued write request and the promise waiting for it. */
 export interface Item {
@@ -24,8 +25,13 @@ export interface Item {
   reject(error: unknown): void
 }
 
-/** How the reply's records map back to items: a run of plain sets, or one general request. */
-export type BatchRecord = { plain: true; items: Item[] } | { plain: false; item: Item }
+/**
+ * How the reply's records map back to items: a run of plain sets (with `bulk` when it went the bulk way, and the
+ * first of the client's versions it used, if any), or one general request.
+ */
+export type BatchRecord =
+  | { plain: true; items: Item[]; bulk?: { start: number | undefined } }
+  | { plain: false; item: Item }
 
 /** What the write script needs besides the items. */
 export interface BatchContext {
@@ -40,6 +46,14 @@ export interface EncodedBatch {
   keys: string[]
   args: Arg[]
   records: BatchRecord[]
+  /** Whether it asks the server for a block of versions (write-bulk.ts). */
+  asked: boolean
+}
+
+/** The group's version blocks, and how many versions the group's writes of this flush need. */
+export interface BulkContext {
+  blocks: VersionBlocks
+  expected: number
 }
 
 /** No checks, no quotas, only sets: the write script's fast path (`SET … GET`, accounting from what it replaced). */
@@ -92,7 +106,13 @@ function blobArg(values: Buffer[]): Arg {
  * Encodes items of one group into KEYS and ARGV in the layout the write script reads (lua/write.ts): consecutive
  * plain sets of one scope and one `now` become one run; every key the script touches is declared.
  */
-export function encodeBatch(ctx: BatchContext, group: string, items: Item[], flags: string): EncodedBatch {
+export function encodeBatch(
+  ctx: BatchContext,
+  group: string,
+  items: Item[],
+  flags: string,
+  bulk?: BulkContext,
+): EncodedBatch {
   const keys = [versionKey(group), expiryKey(group), sizesKey(group), markerKey(group)]
   if (ctx.standalone) keys.push(groupsKey(ctx.prefix))
   const scopes = new Set<string>()
@@ -101,6 +121,7 @@ export function encodeBatch(ctx: BatchContext, group: string, items: Item[], fla
   const values: Buffer[] = []
   const records: BatchRecord[] = []
   let reserve = 0
+  let asked = false
   const declare = (scope: ScopeKeys) => {
     if (scopes.has(scope.id)) return
     scopes.add(scope.id)
@@ -125,10 +146,19 @@ export function encodeBatch(ctx: BatchContext, group: string, items: Item[], fla
       end++
     }
     const run = items.slice(i, end)
+    i = end
+    if (bulk && isBulk(run)) {
+      let count = 0
+      for (const member of run) count += member.request.ops.length
+      const taken = bulk.blocks.take(group, count)
+      const want = bulk.blocks.want(group, bulk.expected)
+      if (want > 0) asked = true
+      records.push({ plain: true, items: run, bulk: { start: encodeBulk(run, count, taken, want, body, entries) } })
+      continue
+    }
     encodeRun(run, body, entries, values)
     for (const member of run) reserve += member.request.ops.length
     records.push({ plain: true, items: run })
-    i = end
   }
   const args: Arg[] = [
     ctx.prefix,
@@ -144,7 +174,7 @@ export function encodeBatch(ctx: BatchContext, group: string, items: Item[], fla
   ]
   for (const key of entries) keys.push(key)
   for (const arg of body) args.push(arg)
-  return { keys, args, records }
+  return { keys, args, records, asked }
 }
 
 function encodeRun(run: Item[], body: Arg[], entries: string[], values: Buffer[]): void {

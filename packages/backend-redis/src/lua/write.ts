@@ -283,6 +283,10 @@ for r = 1, tonumber(ARGV[10]) do
     local count, opsMode, expMode = tonumber(ARGV[at + 3]), ARGV[at + 4], ARGV[at + 5]
     at = at + 6
     out[r] = plainRun(now, E, count, opsMode, expMode)
+  elseif kind == 'B' then
+    local count, block, start, want = tonumber(ARGV[at + 3]), ARGV[at + 4], tonumber(ARGV[at + 5]), tonumber(ARGV[at + 6])
+    at = at + 7
+    out[r] = bulkRun(now, E, count, block, start, want)
   else
     local flags, checks, ops, quotas = ARGV[at + 3], tonumber(ARGV[at + 4]), tonumber(ARGV[at + 5]), tonumber(ARGV[at + 6])
     at = at + 7
