@@ -1,10 +1,12 @@
-import { isUtf8 } from 'node:buffer'
+import { isAscii, isUtf8 } from 'node:buffer'
 import type { OpResult } from '@cubby/core/backend'
 import type { Arg } from './connection.js'
 import type { Item } from './write-batch.js'
 
 /** Values from this size on travel as a whole entry of their own (write-batch.ts); a bulk run has none. */
 const LARGE = 1024
+
+const BAR = 0x7c // '|'
 
 /** Most versions one grant asks for. */
 const MAX_GRANT = 1 << 20
@@ -70,17 +72,24 @@ export function isBulk(run: Item[]): boolean {
   return count > 1
 }
 
-/** A value's entry `version||value`: a string when the value is UTF-8 text (one `write` for the whole command). */
-function entryArg(version: string, value: Uint8Array): Arg {
-  const bytes = Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength)
-  if (isUtf8(bytes)) return `${version}||${bytes.toString()}`
-  const head = Buffer.from(`${version}||`, 'latin1')
-  return Buffer.concat([head, bytes], head.length + bytes.length)
+/** Writes `n` (a non-negative integer) in decimal at `at`; returns where it ends. */
+function writeDigits(buf: Buffer, at: number, n: number): number {
+  let digits = 1
+  for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) digits++
+  const end = at + digits
+  for (let rest = n, i = end - 1; i >= at; i--, rest = Math.floor(rest / 10)) buf[i] = 48 + (rest % 10)
+  return end
 }
 
 /**
  * Encodes a bulk run (format in lua/write-bulk.ts): versions from the group's block when it has enough, else
  * entries with an empty version for the server to fill. Returns the first version taken, if any.
+ *
+ * Every entry is its own argument, and strings are what the driver writes cheapest (one `write` for the whole
+ * command, where each Buffer argument adds pieces to a `writev`). The entries are laid out in one buffer; when it
+ * is ASCII, as JSON values usually are, it becomes one string and each entry a slice of it (a slice shares its
+ * parent's characters: no copy, no string per entry to collect). Otherwise each entry that is UTF-8 text becomes
+ * its own string, and any other (bytes that are not text) goes as a Buffer.
  */
 export function encodeBulk(
   run: Item[],
@@ -102,13 +111,38 @@ export function encodeBulk(
     String(want),
   )
   const prefix = first.scope.entries
+  let size = 0
+  for (const item of run) for (const op of item.request.ops) if (op.type === 'set') size += op.value.byteLength + 18
+  const buf = Buffer.allocUnsafe(size)
+  const ends = new Array<number>(count)
+  let at = 0
   let version = start ?? 0
+  let n = 0
   for (const item of run) {
     for (const op of item.request.ops) {
       if (op.type !== 'set') continue
       entries.push(prefix + op.key)
-      body.push(entryArg(start === undefined ? '' : String(version++), op.value))
+      if (start !== undefined) at = writeDigits(buf, at, version++)
+      buf[at++] = BAR
+      buf[at++] = BAR
+      buf.set(op.value, at)
+      at += op.value.byteLength
+      ends[n++] = at
     }
+  }
+  let from = 0
+  if (isAscii(buf.subarray(0, at))) {
+    const text = buf.toString('latin1', 0, at)
+    for (const end of ends) {
+      body.push(text.slice(from, end))
+      from = end
+    }
+    return start
+  }
+  for (const end of ends) {
+    const entry = buf.subarray(from, end)
+    body.push(isUtf8(entry) ? entry.toString() : entry)
+    from = end
   }
   return start
 }
