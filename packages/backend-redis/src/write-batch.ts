@@ -99,8 +99,12 @@ export const versionText = (n: number, value: Uint8Array) =>
  */
 function blobArg(values: Buffer[]): Arg {
   const blob = values.length === 1 ? values[0]! : Buffer.concat(values)
-  return isUtf8(blob) ? blob.toString('utf8') : blob
+  // Past a few KiB the three-piece write costs less than checking, decoding and encoding the bytes again.
+  return blob.length <= MAX_BLOB_TEXT && isUtf8(blob) ? blob.toString('utf8') : blob
 }
+
+/** Largest blob of small values sent as a string (see blobArg). */
+const MAX_BLOB_TEXT = 16 << 10
 
 /**
  * Encodes items of one group into KEYS and ARGV in the layout the write script reads (lua/write.ts): consecutive
