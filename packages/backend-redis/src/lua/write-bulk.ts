@@ -53,10 +53,11 @@ local function bulkRun(now, E, n, block, start, want)
     end
   else
     first = reserveVersions(n) - 1
+    local bare = block == '' -- entries came as '||value'
     for i = 1, n do
       local e = ARGV[a0 + i]
       kv[2 * i - 1] = KEYS[k0 + i]
-      kv[2 * i] = format('%d', first + i) .. sub(e, (find(e, '|', 1, true)))
+      kv[2 * i] = format('%d', first + i) .. (bare and e or sub(e, (find(e, '|', 1, true))))
     end
   end
   local previous = {}
