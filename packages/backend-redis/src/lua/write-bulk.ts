@@ -21,8 +21,9 @@ export const BULK = `
 -- reserved versions (reserveVersions), so after a lost counter they are still never handed out again.
 local granted, grantedCount, MAX_GRANTED = {}, 0, 10000
 
+-- As everywhere in the write function, reserveVersions(n) = b stands for versions b + 1 .. b + n.
 local function grant(size)
-  local base = reserveVersions(size)
+  local base = reserveVersions(size) + 1
   if grantedCount >= MAX_GRANTED then granted, grantedCount = {}, 0 end
   grantedCount = grantedCount + 1
   granted[N .. ':' .. format('%d', base)] = { base, base + size }
@@ -52,7 +53,7 @@ local function bulkRun(now, E, n, block, start, want)
       kv[2 * i] = ARGV[a0 + i]
     end
   else
-    first = reserveVersions(n) - 1
+    first = reserveVersions(n)
     local bare = block == '' -- entries came as '||value'
     for i = 1, n do
       local e = ARGV[a0 + i]
