@@ -12,6 +12,8 @@ const BAR = 0x7c // '|'
 const MAX_GRANT = 1 << 20
 /** Fewest versions one grant asks for. */
 const MIN_GRANT = 1024
+/** Most groups with a block kept at once. */
+const MAX_GROUPS = 10_000
 
 interface Block {
   /** The block's first version as the server knows it. */
@@ -50,8 +52,9 @@ export class VersionBlocks {
   /** A grant arrived (or the write that asked failed: `base` undefined). */
   granted(group: string, base?: number, size?: number): void {
     this.asking.delete(group)
-    if (base !== undefined && size !== undefined)
-      this.blocks.set(group, { base: String(base), next: base, end: base + size })
+    if (base === undefined || size === undefined) return
+    if (this.blocks.size >= MAX_GROUPS && !this.blocks.has(group)) this.blocks.clear() // the next writes ask again
+    this.blocks.set(group, { base: String(base), next: base, end: base + size })
   }
 
   /** The server no longer knows the group's block (restart, failover, a new library): stop using it. */

@@ -33,9 +33,14 @@ end
 -- Whether the client may use versions [start, start + n) of its block: granted here, and none of them used yet.
 local function ownVersions(block, start, n)
   if block == '' then return false end
-  local b = granted[N .. ':' .. block]
+  local key = N .. ':' .. block
+  local b = granted[key]
   if not b or start < b[1] or start + n > b[2] then return false end
   b[1] = start + n
+  if b[1] == b[2] then -- used up
+    granted[key] = nil
+    grantedCount = grantedCount - 1
+  end
   return true
 end
 
