@@ -11,11 +11,13 @@
  *   value bytes is what a large write costs in Lua), index of the first entry key in KEYS, record count, records:
  *   plain run: 'P', now, E, requests, '1' (one op each) or '*', expiry ('' none, '*' per op, else shared), then per
  *     request [op count if '*'] and per op: value length (or '*' and the whole entry of a large value, version zeroed), [expiresAt if '*']
+ *   bulk run:  'B', … — a run of small plain sets without TTL, each op its entry ready to store (lua/write-bulk.ts)
  *   general:   'G', now, E, flags ('n': a quota refusal is final), check count, op count, quota count,
  *     check versions ('-' = absent), ops ('s' length expiresAt | 's' '*' entry expiresAt | 'i' by expiresAt | 'd'), quotas (E, maxKeys, maxBytes)
  * Returns 'g' when the registration marker is missing (nothing done), else
  *   lowered earliest expiry (cluster; '' if not lowered) .. '|' .. records joined by ';':
- *   plain run 'P<first version>:<existed bit per op>' (versions are consecutive) — general 'o<existed:version:number
+ *   plain run 'P<first version>:<existed bit per op>' (versions are consecutive) — bulk run 'B…' (lua/write-bulk.ts)
+ *   — general 'o<existed:version:number
  *   per op, joined by ','>', 'c' (conflict), 'q<rule>:<k|b>:<limit>:<used>:<requested>', 'x' (over quota, but
  *   expired entries may free space: sweep and retry), 'n<op>' (not a number), 'j' (let JS add),
  *   'r<op>:<base>' (the sum breaks the incrSum rule).
