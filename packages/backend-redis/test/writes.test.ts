@@ -110,7 +110,7 @@ describe('group commit', () => {
       for (const [s, store] of stores.entries()) {
         const keys = Array.from({ length: 40 }, (_, i) => `k${(i * 7 + round) % 60}`)
         versions.push(...(await Promise.all(keys.map((key, i) => store.set(key, round * 100 + i + s)))))
-        keys.forEach((key, i) => expected.set(key, round * 100 + i + s))
+        for (const [i, key] of keys.entries()) expected.set(key, round * 100 + i + s)
         await store.setMany(keys.map((key) => [key, round] as const))
         versions.push(...(await Promise.all(keys.map((key) => store.getEntry(key)))).map((entry) => entry!.version))
         for (const key of keys) expected.set(key, round)
