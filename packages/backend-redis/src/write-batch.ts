@@ -13,7 +13,7 @@ import {
   sizesKey,
   versionKey,
 } from './keys.js'
-import { encodeBulk, isBulk, type VersionBlocks } from './write-bulk.js'
+import { encodeBulk, isBulk, isBulkItem, type VersionBlocks } from './write-bulk.js'
 
 /** One queued write request and the promise waiting for it. */
 export interface Item {
@@ -143,15 +143,19 @@ export function encodeBatch(
       i++
       continue
     }
+    // A run shares one `now`, except a bulk run, which carries each request's (lua/write-bulk.ts): one run per
+    // millisecond of calls would pay the run's bookkeeping each time.
+    const bulky = bulk !== undefined && isBulkItem(item)
     let end = i + 1
     while (end < items.length) {
       const next = items[end]!
-      if (next.scope.id !== scope.id || next.request.now !== request.now || !isPlain(next)) break
+      if (next.scope.id !== scope.id || !isPlain(next)) break
+      if (bulky ? !isBulkItem(next) : next.request.now !== request.now) break
       end++
     }
     const run = items.slice(i, end)
     i = end
-    if (bulk && isBulk(run)) {
+    if (bulky && isBulk(run)) {
       let count = 0
       for (const member of run) count += member.request.ops.length
       const taken = bulk.blocks.take(group, count)

@@ -63,14 +63,20 @@ export class VersionBlocks {
   }
 }
 
-/** Whether a run of plain sets goes the bulk way: more than one op, no TTL, every value small. */
+/** Whether a plain request can be part of a bulk run: sets only, no TTL, every value small. */
+export function isBulkItem(item: Item): boolean {
+  for (const op of item.request.ops) {
+    if (op.type !== 'set' || op.expiresAt !== undefined || op.value.byteLength >= LARGE) return false
+  }
+  return true
+}
+
+/** Whether a run of plain sets goes the bulk way: more than one op, every request a bulk item. */
 export function isBulk(run: Item[]): boolean {
   let count = 0
   for (const item of run) {
-    for (const op of item.request.ops) {
-      if (op.type !== 'set' || op.expiresAt !== undefined || op.value.byteLength >= LARGE) return false
-      count++
-    }
+    if (!isBulkItem(item)) return false
+    count += item.request.ops.length
   }
   return count > 1
 }
@@ -113,6 +119,18 @@ export function encodeBulk(
     String(start ?? 0),
     String(want),
   )
+  // Where the calls' `now` changes: 'op index:now', the first op's being the record's own.
+  const nows: string[] = []
+  let now = first.request.now
+  let index = 1
+  for (const item of run) {
+    if (item.request.now !== now) {
+      now = item.request.now
+      nows.push(`${index}:${now}`)
+    }
+    index += item.request.ops.length
+  }
+  body.push(nows.join(','))
   const prefix = first.scope.entries
   let size = 0
   for (const item of run) for (const op of item.request.ops) if (op.type === 'set') size += op.value.byteLength + 18

@@ -12,7 +12,8 @@
  * versions come from the counter as for any other write, and each entry's version is replaced.
  *
  * Record (ARGV, after the kind 'B'): now, E, op count, block ('' for none), first version in it, versions wanted for
- * the next bulk write (0: none), then one entry per op; its key is the next entry key in KEYS.
+ * the next bulk write (0: none), where `now` changes ('' or 'op:now,…', op counted from 1: each request is decided
+ * at its own time), then one entry per op; its key is the next entry key in KEYS.
  * Reply: 'B' .. ('c' when the client's versions were used, else the first version given) .. ':' .. an existed bit
  * per op, then, when versions were wanted, '+' .. first version of the granted block .. ',' .. its size.
  */
@@ -44,7 +45,16 @@ local function ownVersions(block, start, n)
   return true
 end
 
-local function bulkRun(now, E, n, block, start, want)
+-- The \`now\` of op i of a run whose calls changed time at the ops listed in nows ('op:now,…').
+local function nowOf(now, nows, i)
+  for op, t in string.gmatch(nows, '(%d+):(%d+)') do
+    if tonumber(op) > i then break end
+    now = tonumber(t)
+  end
+  return now
+end
+
+local function bulkRun(now, E, n, block, start, want, nows)
   local I = G .. 'i:' .. E
   local klen = #G + #E + 4 -- where the user key starts in an entry key
   local k0, a0 = ekAt - 1, at - 1
@@ -87,7 +97,7 @@ local function bulkRun(now, E, n, block, start, want)
       dk = dk - 1
       db = db - keyBytes - oldSize
       if oldExp then track(sub(ek, MSTART), false) end
-      bits[i] = (not oldExp or oldExp > now) and '1' or '0'
+      bits[i] = (not oldExp or oldExp > (nows == '' and now or nowOf(now, nows, i))) and '1' or '0'
     else
       local m, ghost
       if ghostsPossible() then

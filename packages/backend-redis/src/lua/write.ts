@@ -287,8 +287,9 @@ for r = 1, tonumber(ARGV[10]) do
     out[r] = plainRun(now, E, count, opsMode, expMode)
   elseif kind == 'B' then
     local count, block, start, want = tonumber(ARGV[at + 3]), ARGV[at + 4], tonumber(ARGV[at + 5]), tonumber(ARGV[at + 6])
-    at = at + 7
-    out[r] = bulkRun(now, E, count, block, start, want)
+    local nows = ARGV[at + 7]
+    at = at + 8
+    out[r] = bulkRun(now, E, count, block, start, want, nows)
   else
     local flags, checks, ops, quotas = ARGV[at + 3], tonumber(ARGV[at + 4]), tonumber(ARGV[at + 5]), tonumber(ARGV[at + 6])
     at = at + 7
