@@ -65,7 +65,8 @@ export class Reader {
   }
 
   private send({ scope, values, gets }: Batch): void {
-    const names: string[] = []
+    // With values: the MGET itself, built at once (a batch of 10,000 keys is one array, not two).
+    const names: Arg[] = values ? ['MGET'] : []
     for (const get of gets) for (const key of get.keys) names.push(scope.entries + key)
     let expired = false
     const done = this.deadlines.start(() => {
@@ -73,7 +74,10 @@ export class Reader {
       const error = timeoutError(this.where, this.deadlines.ms, false)
       for (const get of gets) get.reject(error)
     })
-    const task = this.fetch(names, values).then(
+    const fetched = values
+      ? (this.connection.send(names[1] as string, names) as Promise<(Buffer | null)[]>)
+      : this.fetch(names as string[], false)
+    const task = fetched.then(
       (entries) => {
         done()
         if (expired) return

@@ -13,6 +13,7 @@ import {
   sizesKey,
   versionKey,
 } from './keys.js'
+import { encodeBulk, isBulk, isBulkItem, type VersionBlocks } from './write-bulk.js'
 
 /** One queued write request and the promise waiting for it. */
 export interface Item {
@@ -24,8 +25,13 @@ export interface Item {
   reject(error: unknown): void
 }
 
-/** How the reply's records map back to items: a run of plain sets, or one general request. */
-export type BatchRecord = { plain: true; items: Item[] } | { plain: false; item: Item }
+/**
+ * How the reply's records map back to items: a run of plain sets (with `bulk` when it went the bulk way, and the
+ * first of the client's versions it used, if any), or one general request.
+ */
+export type BatchRecord =
+  | { plain: true; items: Item[]; bulk?: { start: number | undefined } }
+  | { plain: false; item: Item }
 
 /** What the write script needs besides the items. */
 export interface BatchContext {
@@ -40,6 +46,14 @@ export interface EncodedBatch {
   keys: string[]
   args: Arg[]
   records: BatchRecord[]
+  /** Whether it asks the server for a block of versions (write-bulk.ts). */
+  asked: boolean
+}
+
+/** The group's version blocks, and how many versions the group's writes of this flush need. */
+export interface BulkContext {
+  blocks: VersionBlocks
+  expected: number
 }
 
 /** No checks, no quotas, only sets: the write script's fast path (`SET … GET`, accounting from what it replaced). */
@@ -85,14 +99,24 @@ export const versionText = (n: number, value: Uint8Array) =>
  */
 function blobArg(values: Buffer[]): Arg {
   const blob = values.length === 1 ? values[0]! : Buffer.concat(values)
-  return isUtf8(blob) ? blob.toString('utf8') : blob
+  // Past a few KiB the three-piece write costs less than checking, decoding and encoding the bytes again.
+  return blob.length <= MAX_BLOB_TEXT && isUtf8(blob) ? blob.toString('utf8') : blob
 }
+
+/** Largest blob of small values sent as a string (see blobArg). */
+const MAX_BLOB_TEXT = 16 << 10
 
 /**
  * Encodes items of one group into KEYS and ARGV in the layout the write script reads (lua/write.ts): consecutive
  * plain sets of one scope and one `now` become one run; every key the script touches is declared.
  */
-export function encodeBatch(ctx: BatchContext, group: string, items: Item[], flags: string): EncodedBatch {
+export function encodeBatch(
+  ctx: BatchContext,
+  group: string,
+  items: Item[],
+  flags: string,
+  bulk?: BulkContext,
+): EncodedBatch {
   const keys = [versionKey(group), expiryKey(group), sizesKey(group), markerKey(group)]
   if (ctx.standalone) keys.push(groupsKey(ctx.prefix))
   const scopes = new Set<string>()
@@ -101,6 +125,7 @@ export function encodeBatch(ctx: BatchContext, group: string, items: Item[], fla
   const values: Buffer[] = []
   const records: BatchRecord[] = []
   let reserve = 0
+  let asked = false
   const declare = (scope: ScopeKeys) => {
     if (scopes.has(scope.id)) return
     scopes.add(scope.id)
@@ -118,17 +143,30 @@ export function encodeBatch(ctx: BatchContext, group: string, items: Item[], fla
       i++
       continue
     }
+    // A run shares one `now`, except a bulk run, which carries each request's (lua/write-bulk.ts): one run per
+    // millisecond of calls would pay the run's bookkeeping each time.
+    const bulky = bulk !== undefined && isBulkItem(item)
     let end = i + 1
     while (end < items.length) {
       const next = items[end]!
-      if (next.scope.id !== scope.id || next.request.now !== request.now || !isPlain(next)) break
+      if (next.scope.id !== scope.id || !isPlain(next)) break
+      if (bulky ? !isBulkItem(next) : next.request.now !== request.now) break
       end++
     }
     const run = items.slice(i, end)
+    i = end
+    if (bulky && isBulk(run)) {
+      let count = 0
+      for (const member of run) count += member.request.ops.length
+      const taken = bulk.blocks.take(group, count)
+      const want = bulk.blocks.want(group, bulk.expected)
+      if (want > 0) asked = true
+      records.push({ plain: true, items: run, bulk: { start: encodeBulk(run, count, taken, want, body, entries) } })
+      continue
+    }
     encodeRun(run, body, entries, values)
     for (const member of run) reserve += member.request.ops.length
     records.push({ plain: true, items: run })
-    i = end
   }
   const args: Arg[] = [
     ctx.prefix,
@@ -144,7 +182,7 @@ export function encodeBatch(ctx: BatchContext, group: string, items: Item[], fla
   ]
   for (const key of entries) keys.push(key)
   for (const arg of body) args.push(arg)
-  return { keys, args, records }
+  return { keys, args, records, asked }
 }
 
 function encodeRun(run: Item[], body: Arg[], entries: string[], values: Buffer[]): void {

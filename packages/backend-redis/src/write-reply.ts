@@ -1,5 +1,6 @@
 import { incrSum, notANumber, type OpResult, QuotaExceededError, type WriteOp } from '@cubby/core/backend'
 import { type BatchRecord, type Item, versionText } from './write-batch.js'
+import { settleBulk } from './write-bulk.js'
 
 /** What the writer must still do for a request the script did not finish. */
 export type FollowUp = 'js' | 'reclaim'
@@ -10,6 +11,10 @@ export interface Reply {
   register: boolean
   /** Cluster: the call lowered the group's earliest expiry to this (register it in P:xg). */
   lowered: number | undefined
+  /** A block of versions granted for bulk writes: first version and size (write-bulk.ts). */
+  grant?: [number, number]
+  /** The server did not know the block of versions a bulk run named: it gave versions of its own. */
+  lost?: boolean
 }
 
 /**
@@ -26,14 +31,20 @@ export function settleReply(
   const bar = text.indexOf('|')
   const lowered = bar > 0 ? Number(text.slice(0, bar)) : undefined
   let at = bar + 1
+  const reply: Reply = { register: false, lowered }
   for (const record of records) {
     let end = text.indexOf(';', at)
     if (end < 0) end = text.length
-    if (record.plain) settleRun(text, at, end, record.items)
-    else settleGeneral(text.slice(at, end), record.item, followUp)
+    if (!record.plain) settleGeneral(text.slice(at, end), record.item, followUp)
+    else if (!record.bulk) settleRun(text, at, end, record.items)
+    else {
+      const { own, grant } = settleBulk(text, at, end, record.items, record.bulk.start)
+      if (!own && record.bulk.start !== undefined) reply.lost = true
+      if (grant) reply.grant = grant
+    }
     at = end + 1
   }
-  return { register: false, lowered }
+  return reply
 }
 
 /** `P<first version>:<existed bit per op>`: versions are consecutive across the run. */

@@ -6,6 +6,7 @@ import { incrInJs } from './incr-js.js'
 import { groupsKey, type ScopeKeys, scopeKeys } from './keys.js'
 import type { Scripts } from './scripts.js'
 import { type BatchContext, encodeBatch, type Item, weight } from './write-batch.js'
+import { VersionBlocks } from './write-bulk.js'
 import { type FollowUp, settleReply } from './write-reply.js'
 
 /** Most requests in one script call, so one huge tick cannot block Redis for long (or overflow a stack). */
@@ -38,6 +39,8 @@ export class Writer {
   private scheduled = false
   private readonly tasks = new Set<Promise<unknown>>()
   private readonly flushNow = () => this.flush()
+  /** Versions granted for bulk runs, per group. */
+  private readonly blocks = new VersionBlocks()
 
   constructor(private readonly deps: WriterDeps) {}
 
@@ -82,12 +85,14 @@ export class Writer {
     for (const [group, items] of this.pending) {
       const scope = items[0]!.scope
       const flags = !this.deps.context.standalone && scope.depth > 0 ? 'r' : ''
+      let expected = 0
+      for (const item of items) expected += item.request.ops.length
       let start = 0
       let size = 0
       for (let i = 0; i < items.length; i++) {
         size += weight(items[i]!.request)
         if (i + 1 - start >= MAX_BATCH_REQUESTS || size >= MAX_BATCH_BYTES || i + 1 === items.length) {
-          this.send(group, scope, items.slice(start, i + 1), flags)
+          this.send(group, scope, items.slice(start, i + 1), flags, expected)
           start = i + 1
           size = 0
         }
@@ -96,11 +101,11 @@ export class Writer {
     this.pending.clear()
   }
 
-  private send(group: string, scope: ScopeKeys, items: Item[], flags: string): void {
-    const { deps } = this
+  private send(group: string, scope: ScopeKeys, items: Item[], flags: string, expected = 0): void {
+    const { deps, blocks } = this
     let batch: ReturnType<typeof encodeBatch>
     try {
-      batch = encodeBatch(deps.context, group, items, flags)
+      batch = encodeBatch(deps.context, group, items, flags, { blocks, expected })
     } catch (error) {
       for (const item of items) item.reject(error)
       return
@@ -108,15 +113,19 @@ export class Writer {
     let expired = false
     const done = deps.deadlines.start(() => {
       expired = true
+      if (batch.asked) blocks.granted(group)
       const error = timeoutError(deps.where, deps.deadlines.ms, true)
       for (const item of items) item.reject(error)
     })
     const task = deps.scripts.write.run(deps.connection, batch.keys, batch.args).then(
       async (raw) => {
         done()
+        if (batch.asked) blocks.granted(group) // a grant below replaces this
         if (expired) return
         try {
           const reply = settleReply(raw, batch.records, (item, what) => this.followUp(item, what))
+          if (reply.lost) blocks.forget(group)
+          if (reply.grant) blocks.granted(group, ...reply.grant)
           if (reply.register) {
             await this.bounded(deps.register(scope))
             this.send(group, scope, items, 'rm')
@@ -132,6 +141,7 @@ export class Writer {
       },
       (error: unknown) => {
         done()
+        if (batch.asked) blocks.granted(group)
         if (expired) return
         const failure = deps.fail(error)
         for (const item of items) item.reject(failure)

@@ -95,6 +95,62 @@ describe('group commit', () => {
     await cubby.close()
   })
 
+  it('bulk runs of two instances use granted versions, fall back after the library state is lost, and never repeat one', async () => {
+    const prefix = 'granted'
+    const now = Date.now()
+    const clock = () => now // one `now`, so each tick is one bulk run
+    const a = await openCubby({ url: server.url, prefix, clock })
+    const b = await openCubby({ url: server.url, prefix, clock })
+    const stores = [a.scope('w', 'p'), b.scope('w', 'p')]
+    const versions: string[] = []
+    const expected = new Map<string, number>()
+    let round = 0
+    const tick = async () => {
+      round++
+      for (const [s, store] of stores.entries()) {
+        const keys = Array.from({ length: 40 }, (_, i) => `k${(i * 7 + round) % 60}`)
+        versions.push(...(await Promise.all(keys.map((key, i) => store.set(key, round * 100 + i + s)))))
+        for (const [i, key] of keys.entries()) expected.set(key, round * 100 + i + s)
+        await store.setMany(keys.map((key) => [key, round] as const))
+        versions.push(...(await Promise.all(keys.map((key) => store.getEntry(key)))).map((entry) => entry!.version))
+        for (const key of keys) expected.set(key, round)
+      }
+    }
+    for (let i = 0; i < 3; i++) await tick() // the first run of each instance asks for a block, the next use it
+    await raw.sendCommand(['FUNCTION', 'FLUSH']) // the blocks the library state granted are gone with it
+    for (let i = 0; i < 3; i++) await tick()
+    await raw.sendCommand(['DEL', `${prefix}:{/w/p}:n`]) // the counter lost, the state kept (as FLUSHALL)
+    for (let i = 0; i < 3; i++) await tick()
+    expect(new Set(versions).size).toBe(versions.length)
+    const keys = [...expected.keys()]
+    expect(await stores[1]!.getMany(keys)).toEqual(keys.map((key) => expected.get(key)))
+    const entries = await Promise.all(keys.map((key) => stores[0]!.getEntry(key)))
+    expect(new Set(entries.map((e) => e!.version)).size).toBe(keys.length)
+    const live = (await stores[0]!.list({ values: false })).entries.map((e) => e.key)
+    expect(await stores[0]!.usage()).toEqual(await measuredUsage(raw, prefix, '/w/p', live))
+    await a.close()
+    await b.close()
+  })
+
+  it('never uses a block that a lost library state granted, even when the counter went back below it (failover)', async () => {
+    const prefix = 'stale'
+    const now = Date.now()
+    const a = await openCubby({ url: server.url, prefix, clock: () => now })
+    const b = await openCubby({ url: server.url, prefix, clock: () => now })
+    const [sa, sb] = [a.scope('w', 'p'), b.scope('w', 'p')]
+    const keys = Array.from({ length: 40 }, (_, i) => `a${i}`)
+    const versions = await Promise.all(keys.map((key) => sa.set(key, 1))) // server versions, and a block for `a`
+    // A failover that lost the grant: a new library state, and the counter back to just past the stored versions.
+    await raw.sendCommand(['FUNCTION', 'FLUSH'])
+    await raw.sendCommand(['SET', `${prefix}:{/w/p}:n`, String(Math.max(...versions.map(Number)) + 1)])
+    for (let i = 0; i < 1100; i++) versions.push(await sb.set(`b${i}`, i)) // through where a's block lay
+    versions.push(...(await Promise.all(keys.map((key) => sa.set(key, 2)))))
+    expect(new Set(versions).size).toBe(versions.length)
+    expect(await sb.getMany(keys)).toEqual(keys.map(() => 2))
+    await a.close()
+    await b.close()
+  })
+
   it('cuts a huge tick into bounded calls: 160,000 sets in one tick all settle', async () => {
     const cubby = await openCubby({ url: server.url, prefix: 'huge', timeoutMs: 60_000, commandTimeoutMs: 60_000 })
     const store = cubby.scope('w', 'p')

@@ -5,6 +5,7 @@ import { CLEAR, HEADERS, PRUNE, RESCHEDULE, SWEEP } from './maintenance.js'
 import { FINISH, LEASE, MOVE } from './migrate.js'
 import { NUMBERS } from './numbers.js'
 import { WRITE, WRITE_DEFS } from './write.js'
+import { BULK } from './write-bulk.js'
 import { GENERAL } from './write-general.js'
 
 /** The functions of the library, with the body each runs. */
@@ -67,7 +68,7 @@ begin(keys, args)
 ${body}
 end }`
   })
-  const template = [head, NUMBERS, EVENTS, WRITE_DEFS, GENERAL, ...registrations].join('\n')
+  const template = [head, NUMBERS, EVENTS, WRITE_DEFS, BULK, GENERAL, ...registrations].join('\n')
   const name = `cubby_${createHash('sha1').update(template).digest('hex').slice(0, 16)}`
   const functions = Object.fromEntries(Object.keys(BODIES).map((fn) => [fn, `${name}_${fn}`])) as Record<
     FunctionName,

@@ -11,11 +11,13 @@
  *   value bytes is what a large write costs in Lua), index of the first entry key in KEYS, record count, records:
  *   plain run: 'P', now, E, requests, '1' (one op each) or '*', expiry ('' none, '*' per op, else shared), then per
  *     request [op count if '*'] and per op: value length (or '*' and the whole entry of a large value, version zeroed), [expiresAt if '*']
+ *   bulk run:  'B', … — a run of small plain sets without TTL, each op its entry ready to store (lua/write-bulk.ts)
  *   general:   'G', now, E, flags ('n': a quota refusal is final), check count, op count, quota count,
  *     check versions ('-' = absent), ops ('s' length expiresAt | 's' '*' entry expiresAt | 'i' by expiresAt | 'd'), quotas (E, maxKeys, maxBytes)
  * Returns 'g' when the registration marker is missing (nothing done), else
  *   lowered earliest expiry (cluster; '' if not lowered) .. '|' .. records joined by ';':
- *   plain run 'P<first version>:<existed bit per op>' (versions are consecutive) — general 'o<existed:version:number
+ *   plain run 'P<first version>:<existed bit per op>' (versions are consecutive) — bulk run 'B…' (lua/write-bulk.ts)
+ *   — general 'o<existed:version:number
  *   per op, joined by ','>', 'c' (conflict), 'q<rule>:<k|b>:<limit>:<used>:<requested>', 'x' (over quota, but
  *   expired entries may free space: sweep and retry), 'n<op>' (not a number), 'j' (let JS add),
  *   'r<op>:<base>' (the sum breaks the incrSum rule).
@@ -182,10 +184,9 @@ local function singleSet(now, E, expText)
   return 'P' .. format('%d', counter) .. ':' .. bit
 end
 
--- A run of plain sets (no checks, no quotas) in one scope. Each op's previous entry is all the accounting needs:
--- one op, or ops with a TTL or a large value, use SET … GET per entry (a large value: see setLarge); a run of
--- several small values without TTL reads the previous entries with one MGET and writes with one MSET (the per-entry
--- command is what a batch costs in Lua). A key set twice in a run sees its own earlier op as the previous entry.
+-- A run of plain sets (no checks, no quotas) in one scope, where some op has a TTL or a large value (a run of small
+-- values without TTL is a bulk run: lua/write-bulk.ts; one op: singleSet). Each op's previous entry is all the
+-- accounting needs: SET … GET per entry (a large value: see setLarge).
 local function plainRun(now, E, count, opsMode, expMode)
   if count == 1 and opsMode == '1' then return singleSet(now, E, expMode) end
   local I = G .. 'i:' .. E
@@ -196,7 +197,7 @@ local function plainRun(now, E, count, opsMode, expMode)
   local first = counter + 1
   -- Collect every op into parallel arrays (a table per op costs allocations, which is what Lua spends its time on):
   -- entry key, value (small) or whole entry (large), value length (false: large), expiry text.
-  local eks, vals, lens, exps, n, bulk = {}, {}, {}, {}, 0, expMode == ''
+  local eks, vals, lens, exps, n = {}, {}, {}, {}, 0
   for _ = 1, count do
     local ops = 1
     if opsMode == '*' then
@@ -210,7 +211,6 @@ local function plainRun(now, E, count, opsMode, expMode)
       local len = ARGV[at]
       if len == '*' then
         vals[n], lens[n] = ARGV[at + 1], false
-        bulk = false
         at = at + 2
       else
         len = tonumber(len)
@@ -227,22 +227,6 @@ local function plainRun(now, E, count, opsMode, expMode)
     end
   end
   local single = n == 1
-  if single then bulk = false end
-  local previous, seen
-  if bulk then
-    -- Versions are consecutive, so the reply needs none; the entries go out in MSET slices of whole pairs.
-    local kv = {}
-    for i = 1, n do
-      kv[2 * i - 1] = eks[i]
-      kv[2 * i] = format('%d', counter + i) .. '||' .. vals[i]
-    end
-    previous, seen = {}, {}
-    for i = 1, n, 4000 do
-      local part = call('MGET', unpack(eks, i, math.min(i + 3999, n)))
-      for j = 1, #part do previous[i + j - 1] = part[j] end
-    end
-    for i = 1, 2 * n, 4000 do call('MSET', unpack(kv, i, math.min(i + 3999, 2 * n))) end
-  end
   for i = 1, n do
     local ek, expText = eks[i], exps[i]
     local keyBytes = #ek - klen + 1
@@ -252,16 +236,7 @@ local function plainRun(now, E, count, opsMode, expMode)
       exp = tonumber(expText)
       m = sub(ek, MSTART)
     end
-    if bulk then
-      len = lens[i]
-      local earlier = seen[ek]
-      if earlier then
-        oldSize = earlier
-      elseif previous[i] then
-        oldSize, oldExp = sizeAndExp(previous[i])
-      end
-      seen[ek] = len
-    elseif not lens[i] then
+    if not lens[i] then
       -- A large value, sent as a whole entry: only the old entry's header is read, never its value.
       local entry = vals[i]
       len = #entry - 18 - #expText
@@ -347,6 +322,11 @@ for r = 1, records do
     local count, opsMode, expMode = tonumber(ARGV[at + 3]), ARGV[at + 4], ARGV[at + 5]
     at = at + 6
     result = plainRun(now, E, count, opsMode, expMode)
+  elseif kind == 'B' then
+    local count, block, start, want = tonumber(ARGV[at + 3]), ARGV[at + 4], tonumber(ARGV[at + 5]), tonumber(ARGV[at + 6])
+    local nows = ARGV[at + 7]
+    at = at + 8
+    result = bulkRun(now, E, count, block, start, want, nows)
   else
     local flags, checks, ops, quotas = ARGV[at + 3], tonumber(ARGV[at + 4]), tonumber(ARGV[at + 5]), tonumber(ARGV[at + 6])
     at = at + 7
