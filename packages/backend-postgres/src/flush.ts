@@ -1,4 +1,5 @@
 import type pg from 'pg'
+import { byteaArray, utf8Array } from './binary.js'
 import type { Statements } from './sql.js'
 import type { Counters, Staged } from './tx.js'
 
@@ -24,19 +25,19 @@ export function flushSql(
   }
   const parts: string[] = []
   let shape = 0
-  const up: [number[], Buffer[], Uint8Array[], number[], Array<number | null>] = [[], [], [], [], []]
-  const del: [number[], Buffer[]] = [[], []]
+  const up: [number[], string[], Uint8Array[], number[], Array<number | null>] = [[], [], [], [], []]
+  const del: [number[], string[]] = [[], []]
   for (const [scope, keys] of stage) {
     for (const [key, row] of keys) {
       if (row) {
         up[0].push(scope)
-        up[1].push(Buffer.from(key, 'utf8'))
+        up[1].push(key)
         up[2].push(row.value)
         up[3].push(row.version)
         up[4].push(row.expiresAt)
       } else {
         del[0].push(scope)
-        del[1].push(Buffer.from(key, 'utf8'))
+        del[1].push(key)
       }
     }
   }
@@ -44,7 +45,7 @@ export function flushSql(
     shape |= 1
     parts.push(
       `up AS (INSERT INTO ${s}.entries (scope, key, value, version, expires_at) SELECT * FROM unnest(` +
-        `${param(up[0], 'bigint[]')}, ${param(up[1], 'bytea[]')}, ${param(up[2], 'bytea[]')}, ` +
+        `${param(up[0], 'bigint[]')}, ${param(utf8Array(up[1]), 'bytea[]')}, ${param(byteaArray(up[2]), 'bytea[]')}, ` +
         `${param(up[3], 'bigint[]')}, ${param(up[4], 'bigint[]')}) ON CONFLICT (scope, key) DO UPDATE SET ` +
         'value = excluded.value, version = excluded.version, expires_at = excluded.expires_at)',
     )
@@ -52,7 +53,7 @@ export function flushSql(
   if (del[0].length > 0) {
     shape |= 2
     parts.push(
-      `del AS (DELETE FROM ${s}.entries e USING unnest(${param(del[0], 'bigint[]')}, ${param(del[1], 'bytea[]')}) ` +
+      `del AS (DELETE FROM ${s}.entries e USING unnest(${param(del[0], 'bigint[]')}, ${param(utf8Array(del[1]), 'bytea[]')}) ` +
         'AS d (scope, key) WHERE e.scope = d.scope AND e.key = d.key)',
     )
   }
@@ -81,10 +82,7 @@ export function flushSql(
         `${param(now, 'bigint')} FROM unnest(${param(
           log.map((l) => l[0]),
           'bigint[]',
-        )}, ${param(
-          log.map((l) => Buffer.from(l[1], 'utf8')),
-          'bytea[]',
-        )}, ${param(
+        )}, ${param(utf8Array(log.map((l) => l[1])), 'bytea[]')}, ${param(
           log.map((l) => l[2]),
           'bigint[]',
         )}) WITH ORDINALITY AS l (scope, key, version, n) ORDER BY l.n)`,

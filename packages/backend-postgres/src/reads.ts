@@ -1,6 +1,7 @@
 import type { ScopePath, StoredEntry } from '@cubby/core/backend'
 import type pg from 'pg'
 import { toVersion } from './apply.js'
+import { utf8Array } from './binary.js'
 import { HeldConnection } from './held.js'
 import { pathBytes } from './scope-ids.js'
 import type { Statement, Statements } from './sql.js'
@@ -182,7 +183,7 @@ export class Reads {
     const byId = id !== undefined
     const rows = await this.query(byId ? this.sql.getManyById : this.sql.getMany, [
       byId ? id : pathBytes(scope),
-      keys.map((key) => Buffer.from(key, 'utf8')),
+      utf8Array(keys),
       now,
       values,
     ])
