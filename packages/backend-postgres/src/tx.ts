@@ -229,12 +229,13 @@ export class Tx {
   }
 
   /**
-   * Writes the stage, the usage deltas and the change log in one statement (and NOTIFY when it logged), so the
-   * tables are current: before a statement that reads them, and at the end of the transaction.
+   * Writes the stage, the usage deltas and the change log (and NOTIFY when it logged), so the tables are current:
+   * before a statement that reads them, and at the end of the transaction. One statement, or several pipelined in one
+   * round trip when the stage holds more than UPSERT_BYTES of values.
    */
   async flush(): Promise<void> {
     if (this.stage.size === 0 && this.deltas.size === 0 && this.log.length === 0) return
-    const query = flushSql(this.sql, this.stage, this.deltas, this.log, this.now, this.channel)
+    const queries = flushSql(this.sql, this.stage, this.deltas, this.log, this.now, this.channel)
     const stage = this.stage
     for (const [id, delta] of this.deltas) {
       const row = this.counters.get(id)
@@ -253,6 +254,8 @@ export class Tx {
         rows.set(key, row && { version: row.version, expiresAt: row.expiresAt, size: row.size })
       }
     }
-    if (query) await this.client.query(query)
+    // Pipelined: every statement is sent before the first answer comes back. Promise.all settles on the first
+    // failure (the transaction is then aborted, and the later statements fail with it) and handles the others.
+    await Promise.all(queries.map((query) => this.client.query(query)))
   }
 }
