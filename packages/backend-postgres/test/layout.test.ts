@@ -1,7 +1,9 @@
 import { PostgresBackend, resolveOptions } from '@cubby/backend-postgres'
+import { type ChangeEvent, openCubby } from '@cubby/core'
 import pg from 'pg'
-import { afterAll, expect, it } from 'vitest'
+import { afterAll, expect, it, vi } from 'vitest'
 import { byteaArray, utf8Array } from '../src/binary.js'
+import { UPSERT_BYTES } from '../src/flush.js'
 import { SCHEMA_VERSION } from '../src/schema.js'
 import { startPostgres } from './support/server.js'
 
@@ -76,3 +78,45 @@ it('migrates a version 1 schema to lz4 values on open; rows stored before stay r
     await client.end()
   }
 })
+
+it('writes a group larger than one upsert statement in one transaction: every row, exact usage, each event once', async () => {
+  const cubby = await openCubby({ url: server.url, schema: 'big' })
+  const store = cubby.scope('w', 'p')
+  await store.set('gone', 'x')
+  const watch = store.watch(undefined, { maxBuffered: 10_000 })
+  await watch.ready
+  const body = 'v'.repeat(10 * 1024)
+  const count = Math.ceil((3 * UPSERT_BYTES) / body.length) + 7 // four statements or more
+  const keys = Array.from({ length: count }, (_, i) => `k${i}`)
+  const query = new Set<string>()
+  const spy = vi.spyOn(pg.Client.prototype, 'query')
+  const [, ...results] = await Promise.all([store.delete('gone'), ...keys.map((key, i) => store.set(key, { i, body }))])
+  for (const [config] of spy.mock.calls) {
+    const name = (config as { name?: string }).name
+    if (name?.includes('_flush')) query.add(name)
+  }
+  spy.mockRestore()
+  expect(results).toHaveLength(count)
+  expect(query.size).toBeGreaterThan(1) // upsert-only statements and the last one with the delete and counters
+  const got = await store.getMany(keys)
+  expect(got.every((value, i) => (value as { i: number }).i === i)).toBe(true)
+  const entries = await Promise.all(keys.map(async (key) => (await store.getEntry(key))!))
+  expect(new Set(entries.map((entry) => entry.version)).size).toBe(count)
+  const usage = await store.usage()
+  const client = new pg.Client({ connectionString: server.url })
+  await client.connect()
+  const stored = await client.query<{ n: number; bytes: string }>(
+    'SELECT count(*)::int AS n, sum(octet_length(key) + octet_length(value)) AS bytes FROM big.entries',
+  )
+  await client.end()
+  expect(usage).toEqual({ keys: count, bytes: Number(stored.rows[0]!.bytes) })
+  expect(stored.rows[0]!.n).toBe(count)
+  const events: ChangeEvent[] = []
+  for await (const event of watch) {
+    events.push(event)
+    if (events.length === count + 1) break
+  }
+  expect(events[0]).toMatchObject({ type: 'delete', key: 'gone' })
+  expect(new Set(events.slice(1).map((event) => event.key)).size).toBe(count)
+  await cubby.close()
+}, 60_000)
