@@ -40,8 +40,3 @@ export function utf8Array(items: readonly string[]): Buffer {
   for (let i = 0; i < items.length; i++) buffers[i] = Buffer.from(items[i]!, 'utf8')
   return byteaArray(buffers)
 }
-
-/** The bytes of a value read as base64 text (`VALUE_TEXT` in the read statements); null stays null. */
-export function valueBytes(text: string | null): Buffer | null {
-  return text === null ? null : Buffer.from(text, 'base64')
-}

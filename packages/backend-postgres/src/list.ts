@@ -1,7 +1,6 @@
 import { type ListQuery, prefixEnd } from '@cubby/core/backend'
 import type pg from 'pg'
-import { valueBytes } from './binary.js'
-import { type Statements, VALUE_TEXT } from './sql.js'
+import type { Statements } from './sql.js'
 
 /** A listed row. */
 export interface ListedRow {
@@ -36,22 +35,19 @@ export async function listPage(pool: pg.Pool, sql: Statements, path: Buffer, que
   if (query.after !== undefined) bound(query.reverse ? '<' : '>', query.after, 'x')
   values.push(query.limit)
   const text =
-    `SELECT e.key, ${query.values ? VALUE_TEXT : 'NULL'} AS value, e.version, e.expires_at FROM ${s}.entries e ` +
+    `SELECT e.key, ${query.values ? 'e.value' : 'NULL AS value'}, e.version, e.expires_at FROM ${s}.entries e ` +
     `JOIN ${s}.scopes c ON c.id = e.scope WHERE c.path = $1 AND (e.expires_at IS NULL OR e.expires_at > $2)` +
     where.map((w) => ` AND ${w}`).join('') +
     ` ORDER BY e.key ${query.reverse ? 'DESC' : 'ASC'} LIMIT $${values.length}`
-  const result = await pool.query<ListedRow & { value: string | null }>({
-    name: `cubby_${s.slice(1, -1)}_list_${shape}`,
-    text,
-    values,
-  })
+  const result = await pool.query<ListedRow>({ name: `cubby_${s.slice(1, -1)}_list_${shape}`, text, values })
+  const { maxBytes } = query
+  if (maxBytes === undefined || !query.values) return result.rows
   const rows: ListedRow[] = []
   let bytes = 0
   for (const row of result.rows) {
-    const value = valueBytes(row.value)
-    rows.push({ ...row, value })
-    bytes += value?.byteLength ?? 0
-    if (query.maxBytes !== undefined && bytes >= query.maxBytes) break
+    rows.push(row)
+    bytes += row.value?.byteLength ?? 0
+    if (bytes >= maxBytes) break
   }
   return rows
 }

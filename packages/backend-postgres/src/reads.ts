@@ -1,7 +1,7 @@
 import type { ScopePath, StoredEntry } from '@cubby/core/backend'
 import type pg from 'pg'
 import { toVersion } from './apply.js'
-import { utf8Array, valueBytes } from './binary.js'
+import { utf8Array } from './binary.js'
 import { HeldConnection } from './held.js'
 import { pathBytes } from './scope-ids.js'
 import type { Statement, Statements } from './sql.js'
@@ -12,8 +12,7 @@ const CHUNK = 1000
 /** A row as the get statements return it; `scope` comes with the statements that find the scope by its path. */
 interface Row {
   key?: Buffer
-  /** base64 (`VALUE_TEXT`) */
-  value: string | null
+  value: Buffer | null
   version: number
   expires_at: number | null
   scope?: number
@@ -208,13 +207,10 @@ export class Reads {
   }
 }
 
-/** A stored entry from a row (its value as bytes, or as base64 the way the read statements return it). */
-export function stored(
-  key: string,
-  row: { value: Buffer | string | null; version: number; expires_at: number | null },
-): StoredEntry {
+/** A stored entry from a row. */
+export function stored(key: string, row: Pick<Row, 'value' | 'version' | 'expires_at'>): StoredEntry {
   const entry: StoredEntry = { key, version: toVersion(row.version) }
-  if (row.value !== null) entry.value = typeof row.value === 'string' ? valueBytes(row.value)! : row.value
+  if (row.value !== null) entry.value = row.value
   if (row.expires_at !== null) entry.expiresAt = row.expires_at
   return entry
 }
