@@ -169,7 +169,9 @@ export class Reads {
     const row = rows[0]
     if (!row) return undefined
     if (row.scope !== undefined) this.hooks.learnId(scope, row.scope)
-    return stored(key, row)
+    // the single-key statements return the value as base64 text (ONE_VALUE in sql.ts)
+    const value = row.value as unknown as string | null
+    return stored(key, { ...row, value: value === null ? null : Buffer.from(value, 'base64') })
   }
 
   /** Distinct keys: one statement, by the scope's row id when known; live at `now`. */
