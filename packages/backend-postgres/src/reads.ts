@@ -1,6 +1,7 @@
 import type { ScopePath, StoredEntry } from '@cubby/core/backend'
 import type pg from 'pg'
 import { toVersion } from './apply.js'
+import { utf8Array } from './binary.js'
 import { HeldConnection } from './held.js'
 import { pathBytes } from './scope-ids.js'
 import type { Statement, Statements } from './sql.js'
@@ -15,6 +16,11 @@ interface Row {
   version: number
   expires_at: number | null
   scope?: number
+}
+
+/** A row of the single-key statements: the value as base64 text (`ONE_VALUE` in sql.ts). */
+interface OneRow extends Omit<Row, 'value'> {
+  value: string | null
 }
 
 /** One `get` of one key waiting for its tick's statement. */
@@ -160,7 +166,7 @@ export class Reads {
   private async single(scope: ScopePath, key: string, values: boolean, now: number): Promise<StoredEntry | undefined> {
     const id = this.hooks.knownId(scope)
     const byId = id !== undefined
-    const rows = await this.query(
+    const rows = await this.query<OneRow>(
       byId ? this.sql.getById : this.sql.getOne,
       [byId ? id : pathBytes(scope), Buffer.from(key, 'utf8'), now, values],
       true,
@@ -168,7 +174,7 @@ export class Reads {
     const row = rows[0]
     if (!row) return undefined
     if (row.scope !== undefined) this.hooks.learnId(scope, row.scope)
-    return stored(key, row)
+    return stored(key, { ...row, value: row.value === null ? null : Buffer.from(row.value, 'base64') })
   }
 
   /** Distinct keys: one statement, by the scope's row id when known; live at `now`. */
@@ -182,7 +188,7 @@ export class Reads {
     const byId = id !== undefined
     const rows = await this.query(byId ? this.sql.getManyById : this.sql.getMany, [
       byId ? id : pathBytes(scope),
-      keys.map((key) => Buffer.from(key, 'utf8')),
+      utf8Array(keys),
       now,
       values,
     ])
@@ -196,10 +202,10 @@ export class Reads {
   }
 
   /** Runs a get statement on the held connection (`lone`) or any pooled one. */
-  private async query(statement: Statement, values: unknown[], lone = false): Promise<Row[]> {
+  private async query<R extends object = Row>(statement: Statement, values: unknown[], lone = false): Promise<R[]> {
     const config = { name: statement.name, text: statement.text, values }
     try {
-      return (await (lone ? this.held.query<Row>(config) : this.pool.query<Row>(config))).rows
+      return (await (lone ? this.held.query<R>(config) : this.pool.query<R>(config))).rows
     } catch (error) {
       throw this.hooks.fail(error)
     }

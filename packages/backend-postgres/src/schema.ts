@@ -26,7 +26,8 @@ export const quoted = (schema: string) => `"${schema}"`
  *   updated with every write for the scope and each ancestor. `holds`/`ttl` flags (keys > 0, expiring > 0) carry the
  *   partial indexes that walk subtrees; they are rewritten with the same value by ordinary writes, which keeps those
  *   updates HOT (no index touched), and `fillfactor` leaves room on the page for them.
- * - `entries`: keys and values as bytea, so ordering is byte order (= UTF-8 order), clustered by (scope, key).
+ * - `entries`: keys and values as bytea, so ordering is byte order (= UTF-8 order), clustered by (scope, key);
+ *   values compressed with lz4 where the server has it (migration 2).
  * - `changes`: the change log watchers read, in commit order (every write holds the write lock until it commits),
  *   written only for scopes a live watcher registered in `watchers`.
  * - `versions`: the sequence versions come from, 1024 at a time (never handed out twice, even after a rollback).
@@ -74,6 +75,18 @@ const MIGRATIONS: Array<(s: string) => string> = [
     PRIMARY KEY (scope, token)
   );
   UPDATE ${s}.meta SET pruned_to = 0;
+  `,
+  // 2: values are compressed with lz4 where the server has it (PostgreSQL 14+ built with lz4), instead of pglz:
+  // pglz took about half of the server's time writing a compressible 10 KiB value (50 µs of a 10 KiB insert's
+  // 100 µs, 20 µs with lz4) and decompresses slower. Only new values are compressed with it; rows already stored
+  // stay as they are (both read alike). Elsewhere a no-op, so the schema version is the same on every server.
+  (s) => `
+  DO $$ BEGIN
+    IF current_setting('server_version_num')::int >= 140000 AND EXISTS (SELECT 1 FROM pg_settings
+        WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)) THEN
+      EXECUTE 'ALTER TABLE ${s}.entries ALTER COLUMN value SET COMPRESSION lz4';
+    END IF;
+  END $$;
   `,
 ]
 

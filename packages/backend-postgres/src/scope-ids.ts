@@ -1,5 +1,6 @@
 import { encodeScopePath, type ScopePath } from '@cubby/core/backend'
 import type pg from 'pg'
+import { utf8Array } from './binary.js'
 import type { Statements } from './sql.js'
 
 /** A scope's row id and its ancestors' ids, root first, the scope itself last. */
@@ -81,7 +82,7 @@ export class ScopeIds {
     const found = new Map<string, number>()
     const result = await client.query<{ id: number; path: Buffer }>({
       ...this.sql.scopeIds,
-      values: [[...texts].map((text) => Buffer.from(text, 'utf8'))],
+      values: [utf8Array([...texts])],
     })
     for (const row of result.rows) found.set(row.path.toString('utf8'), row.id)
     for (let i = 0; i < paths.length; i++) {

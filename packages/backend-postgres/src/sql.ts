@@ -6,6 +6,16 @@ export interface Statement {
   text: string
 }
 
+/**
+ * The value as a single-key get returns it: base64 text. pg reads every result column as text (its binary mode
+ * decodes each field as UTF-8, which corrupts other bytes), and bytea's text form is hex, twice the value's size;
+ * base64 is 4/3 of it and cheaper for Node to decode: 20-40 µs less client CPU per sequential 10 KiB get, in four
+ * interleaved runs. Only there: a function of the value in a statement that sorts (a list page) runs for every row
+ * the sort reads, not only for those returned (a bytea column passes through as a TOAST pointer), and many-key reads
+ * did not show a gain in the bench.
+ */
+const ONE_VALUE = "encode(e.value, 'base64')"
+
 /** `octet_length(key) + octet_length(value)`: what a row counts toward usage. */
 const SIZE = 'octet_length(e.key) + octet_length(e.value)'
 
@@ -28,15 +38,16 @@ export function statements(schema: string) {
     /**
      * The get statements: key $2 (or keys $2) of the scope at path $1 (these also return the scope's row id) or of
      * scope row $1 (its id known), live at $3, with the value when $4 (else NULL): [key, value, version, expires_at].
+     * The single-key ones return the value as base64 text (ONE_VALUE), the others as bytea.
      */
     getOne: n(
       'get1',
-      `SELECT CASE WHEN $4::bool THEN e.value END AS value, e.version, e.expires_at, e.scope FROM ${s}.entries e ` +
+      `SELECT CASE WHEN $4::bool THEN ${ONE_VALUE} END AS value, e.version, e.expires_at, e.scope FROM ${s}.entries e ` +
         `JOIN ${s}.scopes p ON p.id = e.scope WHERE p.path = $1 AND e.key = $2 AND ${live}`,
     ),
     getById: n(
       'get1i',
-      `SELECT CASE WHEN $4::bool THEN e.value END AS value, e.version, e.expires_at FROM ${s}.entries e ` +
+      `SELECT CASE WHEN $4::bool THEN ${ONE_VALUE} END AS value, e.version, e.expires_at FROM ${s}.entries e ` +
         `WHERE e.scope = $1 AND e.key = $2 AND ${live}`,
     ),
     getMany: n(

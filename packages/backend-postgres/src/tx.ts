@@ -1,5 +1,6 @@
 import type { ScopePath, Usage } from '@cubby/core/backend'
 import type pg from 'pg'
+import { utf8Array } from './binary.js'
 import { flushSql } from './flush.js'
 import { VERSION_BLOCK } from './schema.js'
 import type { ScopeIds, ScopeRow } from './scope-ids.js'
@@ -113,12 +114,12 @@ export class Tx {
    * watch state of `scopeIds` not known yet.
    */
   async prefetch(keys: ReadonlyArray<[number, string, boolean]>, scopeIds: Iterable<number>): Promise<void> {
-    const q: [number[], Buffer[], boolean[]] = [[], [], []]
+    const q: [number[], string[], boolean[]] = [[], [], []]
     for (const [scope, key, withValue] of keys) {
       const known = this.rows.get(scope)?.get(key)
       if (known === null || (known && (!withValue || known.value))) continue
       q[0].push(scope)
-      q[1].push(Buffer.from(key, 'utf8'))
+      q[1].push(key)
       q[2].push(withValue)
       this.rowsOf(scope).set(key, null) // absent unless the read finds it
     }
@@ -133,7 +134,7 @@ export class Tx {
       b: number | null
       c: number
       w: boolean
-    }>({ ...this.sql.prefetch, values: [...q, ids, this.watcherCutoff] })
+    }>({ ...this.sql.prefetch, values: [q[0], utf8Array(q[1]), q[2], ids, this.watcherCutoff] })
     for (const row of result.rows) {
       if (row.kind === 0) {
         const physical: Physical = { version: row.a, expiresAt: row.b, size: row.c }
@@ -228,12 +229,13 @@ export class Tx {
   }
 
   /**
-   * Writes the stage, the usage deltas and the change log in one statement (and NOTIFY when it logged), so the
-   * tables are current: before a statement that reads them, and at the end of the transaction.
+   * Writes the stage, the usage deltas and the change log (and NOTIFY when it logged), so the tables are current:
+   * before a statement that reads them, and at the end of the transaction. One statement, or several pipelined in one
+   * round trip when the stage holds more than UPSERT_BYTES of values.
    */
   async flush(): Promise<void> {
     if (this.stage.size === 0 && this.deltas.size === 0 && this.log.length === 0) return
-    const query = flushSql(this.sql, this.stage, this.deltas, this.log, this.now, this.channel)
+    const queries = flushSql(this.sql, this.stage, this.deltas, this.log, this.now, this.channel)
     const stage = this.stage
     for (const [id, delta] of this.deltas) {
       const row = this.counters.get(id)
@@ -252,6 +254,8 @@ export class Tx {
         rows.set(key, row && { version: row.version, expiresAt: row.expiresAt, size: row.size })
       }
     }
-    if (query) await this.client.query(query)
+    // Pipelined: every statement is sent before the first answer comes back. Promise.all settles on the first
+    // failure (the transaction is then aborted, and the later statements fail with it) and handles the others.
+    await Promise.all(queries.map((query) => this.client.query(query)))
   }
 }
