@@ -37,6 +37,10 @@ local function ownVersions(block, start, n)
   local key = N .. ':' .. block
   local b = granted[key]
   if not b or start < b[1] or start + n > b[2] then return false end
+  -- G n may have been lost since the grant (see reserveVersions). The block's last version is b[2] - 1; the state's
+  -- own block, which it was carved from, usually reaches further.
+  local mine = blocks[N]
+  keepCounted(math.max(mine and mine[2] or 0, b[2] - 1))
   b[1] = start + n
   if b[1] == b[2] then -- used up
     granted[key] = nil

@@ -105,10 +105,22 @@ end
 -- the next INCRBY starts past every block ever reserved. Versions stay opaque; what is lost with a state is only
 -- the unused rest of its blocks. A counter found below a block this state used (FLUSHALL, FLUSHDB, G n deleted)
 -- is moved past it, so the versions handed out after such a loss still never repeat.
+-- That move must not wait for the next INCRBY: versions served from a block (or a client's granted block) while the
+-- counter is lost would be stored with nothing counting them, and a loss of this state before the next INCRBY
+-- (failover, restart with persistence, FUNCTION FLUSH) would start the counter again below them. So the first use of
+-- a block in a call checks that G n still counts it (one GET) and restores it if not.
 local VERSION_BLOCK, MAX_BLOCKS = 1024, 10000
 local blocks, blockCount = {}, 0
+local counted -- per call: the top G n was checked to count
+local function keepCounted(top)
+  if counted and counted >= top then return end
+  local c = tonumber(call('GET', N) or '0')
+  if c < top then call('INCRBY', N, top - c) end
+  counted = top
+end
 local function reserveVersions(count)
   local b = blocks[N]
+  if b and b[1] + count <= b[2] then keepCounted(b[2]) end
   if not b or b[1] + count > b[2] then
     local size = math.max(count, VERSION_BLOCK)
     local top = call('INCRBY', N, size)
@@ -119,6 +131,7 @@ local function reserveVersions(count)
     end
     b = { top - size, top }
     blocks[N] = b
+    counted = top
   end
   local base = b[1]
   b[1] = base + count
@@ -310,7 +323,7 @@ if find(FLAGS, 'r', 1, true) and call('EXISTS', MARKER) == 0 then
   call('SET', MARKER, '1')
 end
 at, ekAt, vpos, counter, MSTART = 11, tonumber(ARGV[9]), 1, 0, #G + 3
-xsLive, xOrder, xState, oldMin, callMin = nil, nil, nil, false, nil
+xsLive, xOrder, xState, oldMin, callMin, counted = nil, nil, nil, false, nil, nil
 if RESERVE > 0 then counter = reserveVersions(RESERVE) end
 local records = tonumber(ARGV[10])
 local out = records > 1 and {} or nil
