@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: Cubby on memory, SQLite and Redis against the raw drivers doing the same work and against
  * keyv@5, in one run. Prints tables of ops/s and ratios, checks the targets, and writes bench/results/.
- * Options: --n 10000 (keys), --reps 5, --families memory,sqlite,redis,postgres, --shapes small,large, --quick.
+ * Options: see `USAGE` (`--help`).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
@@ -27,20 +27,49 @@ import type { Target, TargetFactory } from './targets/target.js'
 import { LARGE, SMALL, type ValueShape } from './values.js'
 import { dataSet, WORKLOADS } from './workloads.js'
 
+const FAMILIES = ['memory', 'sqlite', 'redis', 'postgres', 'remote']
+const USAGE = `usage: node bench/dist/main.js [options]
+  --n 10000                      keys per workload
+  --reps 5                       timed reps per target and workload, interleaved across targets
+  --families ${FAMILIES.join(',')}
+  --shapes small,large           100 B and 10 KiB JSON values
+  --quick                        500 keys, 2 reps: a smoke run, not a measurement
+  --out bench/results/           where latest.md and latest.json go
+  --help`
+
 const { values: args } = parseArgs({
   options: {
     n: { type: 'string', default: '10000' },
     reps: { type: 'string', default: '5' },
-    families: { type: 'string', default: 'memory,sqlite,redis,postgres,remote' },
+    families: { type: 'string', default: FAMILIES.join(',') },
     shapes: { type: 'string', default: 'small,large' },
     quick: { type: 'boolean', default: false },
     out: { type: 'string', default: fileURLToPath(new URL('../results/', import.meta.url)) },
+    help: { type: 'boolean', default: false },
   },
 })
-const n = args.quick ? 500 : Number(args.n)
-const reps = args.quick ? 2 : Number(args.reps)
+if (args.help) {
+  process.stdout.write(`${USAGE}\n`)
+  process.exit(0)
+}
+/** Exits with the usage text when an option's value is not one this bench knows. */
+function usageError(message: string): never {
+  process.stderr.write(`${message}\n${USAGE}\n`)
+  process.exit(2)
+}
+const positive = (name: string, text: string) => {
+  const value = Number(text)
+  if (!Number.isInteger(value) || value < 1) usageError(`--${name} must be a positive integer, not "${text}"`)
+  return value
+}
+const n = args.quick ? 500 : positive('n', args.n)
+const reps = args.quick ? 2 : positive('reps', args.reps)
 const families = args.families.split(',')
-const shapes = args.shapes.split(',').map((s) => (s === 'large' ? LARGE : SMALL))
+for (const family of families) if (!FAMILIES.includes(family)) usageError(`unknown family "${family}"`)
+const shapes = args.shapes.split(',').map((s) => {
+  if (s !== 'small' && s !== 'large') usageError(`unknown shape "${s}"`)
+  return s === 'large' ? LARGE : SMALL
+})
 const labels = Object.fromEntries(WORKLOADS.map((w) => [w.id, w.label]))
 const scratch = mkdtempSync(join(tmpdir(), 'cubby-bench-'))
 const cases: CaseResult[] = []
