@@ -24,11 +24,10 @@ export function parseEntry(key: string, entry: Buffer, now: number, values: bool
   while (b < end && entry[b] !== BAR) expiresAt = expiresAt * 10 + entry[b++]! - 48
   if (b >= end)
     throw new Error(`the stored entry of ${JSON.stringify(key)} is not a Cubby entry (version|expiresAt|value)`)
-  const stored: StoredEntry = { key, version }
+  // Each shape made whole in one literal: adding a property later would give every entry a second allocation.
   if (b > a + 1) {
     if (expiresAt <= now) return undefined
-    stored.expiresAt = expiresAt
+    return values ? { key, version, expiresAt, value: entry.subarray(b + 1) } : { key, version, expiresAt }
   }
-  if (values) stored.value = entry.subarray(b + 1)
-  return stored
+  return values ? { key, version, value: entry.subarray(b + 1) } : { key, version }
 }

@@ -31,6 +31,8 @@ export interface ScopeKeys {
   readonly entries: string
   /** Usage and child-index keys a change in this scope touches, per mode (see `levelKeys`). */
   levels: { standalone?: string[]; cluster?: string[] }
+  /** The keys a write call declares for this scope, per mode (see `writeKeys`). */
+  writes: { standalone?: string[]; cluster?: string[] }
 }
 
 const cache = new WeakMap<ScopePath, Map<string, ScopeKeys>>()
@@ -44,13 +46,55 @@ export function scopeKeys(prefix: string, path: ScopePath): ScopeKeys {
   const id = `/${escaped.join('/')}`
   const tag = `/${escaped.slice(0, GROUP_DEPTH).join('/')}`
   const group = `${prefix}:{${tag}}:`
-  const keys: ScopeKeys = { id, group, tag, depth: path.length, path, entries: `${group}e:${id}:`, levels: {} }
+  const keys: ScopeKeys = {
+    id,
+    group,
+    tag,
+    depth: path.length,
+    path,
+    entries: flat(`${group}e:${id}:`),
+    levels: {},
+    writes: {},
+  }
   if (!byPrefix) {
     byPrefix = new Map()
     cache.set(path, byPrefix)
   }
   byPrefix.set(prefix, keys)
   return keys
+}
+
+/**
+ * The keys a call of the write function declares first when it writes in `scope` (lua/write.ts): the group's version
+ * counter, expiry index, expiry sizes and registration marker (and, on one server, the index of groups with expiring
+ * entries), then the scope's index and watch sequence and its level keys. A batch of more than one scope adds each
+ * further scope's part, from `WRITE_HEAD_KEYS(standalone)` on. Cached per scope and mode, as flat strings: the
+ * driver measures and copies every argument of every call, and a rope built per call shows in a profile.
+ */
+export function writeKeys(prefix: string, scope: ScopeKeys, standalone: boolean): string[] {
+  const mode = standalone ? 'standalone' : 'cluster'
+  const known = scope.writes[mode]
+  if (known) return known
+  const { group } = scope
+  const keys = [versionKey(group), expiryKey(group), sizesKey(group), markerKey(group)]
+  if (standalone) keys.push(groupsKey(prefix))
+  keys.push(indexKey(scope), sequenceKey(scope))
+  for (const key of levelKeys(prefix, scope, standalone)) keys.push(key)
+  const flattened = keys.map(flat)
+  scope.writes[mode] = flattened
+  return flattened
+}
+
+/** How many of `writeKeys` belong to the group rather than the scope. */
+export const writeHeadKeys = (standalone: boolean) => (standalone ? 5 : 4)
+
+/**
+ * A flat copy of `text`. Strings built with `+` or templates are ropes until first flattened; a string kept and
+ * sent many times is cheaper flat from the start.
+ */
+export function flat(text: string): string {
+  // JSON keeps every code unit, lone surrogates included (a UTF-8 round trip would not).
+  return JSON.parse(JSON.stringify(text)) as string
 }
 
 /** Group prefix of a scope id E (`P:{first two segments}:`), as the Lua `groupOf` computes it. */

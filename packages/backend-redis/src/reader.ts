@@ -66,8 +66,13 @@ export class Reader {
 
   private send({ scope, values, gets }: Batch): void {
     // With values: the MGET itself, built at once (a batch of 10,000 keys is one array, not two).
-    const names: Arg[] = values ? ['MGET'] : []
-    for (const get of gets) for (const key of get.keys) names.push(scope.entries + key)
+    let count = values ? 1 : 0
+    for (const get of gets) count += get.keys.length
+    const names: Arg[] = new Array(count)
+    let at = 0
+    if (values) names[at++] = 'MGET'
+    const prefix = scope.entries
+    for (const get of gets) for (const key of get.keys) names[at++] = prefix + key
     let expired = false
     const done = this.deadlines.start(() => {
       expired = true

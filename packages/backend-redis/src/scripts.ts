@@ -27,19 +27,54 @@ export class Script {
   ) {}
 
   /** Runs the function with `keys` (the first routes it on a cluster) and `args`. */
-  async run(connection: Connection, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
-    const call: Arg[] = ['FCALL', this.name, String(keys.length)]
-    for (const key of keys) call.push(key)
-    for (const arg of args) call.push(arg)
-    try {
-      return await connection.send(keys[0]!, call)
-    } catch (error) {
-      if (!/Function not found/i.test(String((error as Error)?.message))) throw error
-      await loadLibrary(connection, this.library)
-      return connection.send(keys[0]!, call)
-    }
+  run(connection: Connection, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
+    const call: Arg[] = new Array(CALL_HEAD + keys.length + args.length)
+    let at = CALL_HEAD
+    for (const key of keys) call[at++] = key
+    for (const arg of args) call[at++] = arg
+    return this.send(connection, keys[0]!, call, keys.length)
+  }
+
+  /**
+   * Runs the function on a command laid out by the caller: `call` holds its KEYS (`keys` of them) and then its ARGV
+   * from index CALL_HEAD on; the first CALL_HEAD slots are for `FCALL name numkeys`, filled here. One array, built
+   * once, that the driver encodes as it is.
+   */
+  send(connection: Connection, route: string, call: Arg[], keys: number): Promise<unknown> {
+    return this.sendThen(connection, route, call, keys, pass, fail)
+  }
+
+  /**
+   * `send(…).then(onReply, onError)` without the promise in between (one microtask less before `onReply` runs, on
+   * the path of every awaited write): a missing function is loaded and the call sent again first.
+   */
+  sendThen<T>(
+    connection: Connection,
+    route: string,
+    call: Arg[],
+    keys: number,
+    onReply: (reply: unknown) => T,
+    onError: (error: unknown) => T,
+  ): Promise<T> {
+    call[0] = 'FCALL'
+    call[1] = this.name
+    call[2] = String(keys)
+    return connection.send(route, call).then(onReply, (error: unknown) => {
+      if (!/Function not found/i.test(String((error as Error)?.message))) return onError(error)
+      return loadLibrary(connection, this.library)
+        .then(() => connection.send(route, call))
+        .then(onReply, onError)
+    })
   }
 }
+
+const pass = (reply: unknown) => reply
+const fail = (error: unknown): never => {
+  throw error
+}
+
+/** Slots at the start of a call array for `FCALL name numkeys` (see `Script.send`). */
+export const CALL_HEAD = 3
 
 /** The functions of the backend, and their library. */
 export type Scripts = Record<FunctionName, Script> & { library: LibrarySource }

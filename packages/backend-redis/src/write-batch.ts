@@ -1,18 +1,8 @@
 import { isUtf8 } from 'node:buffer'
 import type { WriteRequest } from '@cubby/core/backend'
 import type { Arg } from './connection.js'
-import {
-  expiryKey,
-  groupsKey,
-  indexKey,
-  levelKeys,
-  markerKey,
-  type ScopeKeys,
-  scopeKeys,
-  sequenceKey,
-  sizesKey,
-  versionKey,
-} from './keys.js'
+import { type ScopeKeys, scopeKeys, writeHeadKeys, writeKeys } from './keys.js'
+import { CALL_HEAD } from './scripts.js'
 import { encodeBulk, isBulk, isBulkItem, type VersionBlocks } from './write-bulk.js'
 
 /** One queued write request and the promise waiting for it. */
@@ -43,8 +33,12 @@ export interface BatchContext {
 
 /** A batch encoded for one call of the write script. */
 export interface EncodedBatch {
-  keys: string[]
-  args: Arg[]
+  /** The key that routes the call (the group's version counter). */
+  route: string
+  /** How many KEYS the call has. */
+  keys: number
+  /** The call for `Script.send`: CALL_HEAD free slots, then KEYS and ARGV in the layout of lua/write.ts. */
+  call: Arg[]
   records: BatchRecord[]
   /** Whether it asks the server for a block of versions (write-bulk.ts). */
   asked: boolean
@@ -117,25 +111,24 @@ export function encodeBatch(
   flags: string,
   bulk?: BulkContext,
 ): EncodedBatch {
-  const keys = [versionKey(group), expiryKey(group), sizesKey(group), markerKey(group)]
-  if (ctx.standalone) keys.push(groupsKey(ctx.prefix))
-  const scopes = new Set<string>()
+  const { standalone } = ctx
+  const first = writeKeys(ctx.prefix, items[0]!.scope, standalone)
+  // Further scopes of the batch (rare: a group commit across a plugin's scopes) add their own part of writeKeys.
+  let more: ScopeKeys[] | undefined
+  const firstScope = items[0]!.scope
   const entries: string[] = []
   const body: Arg[] = []
   const values: Buffer[] = []
   const records: BatchRecord[] = []
   let reserve = 0
   let asked = false
-  const declare = (scope: ScopeKeys) => {
-    if (scopes.has(scope.id)) return
-    scopes.add(scope.id)
-    keys.push(indexKey(scope), sequenceKey(scope))
-    for (const key of levelKeys(ctx.prefix, scope, ctx.standalone)) keys.push(key)
-  }
   for (let i = 0; i < items.length; ) {
     const item = items[i]!
     const { request, scope } = item
-    declare(scope)
+    if (scope !== firstScope && scope.id !== firstScope.id && !more?.some((s) => s.id === scope.id)) {
+      more ??= []
+      more.push(scope)
+    }
     if (!isPlain(item)) {
       encodeGeneral(ctx.prefix, item, body, entries, values)
       for (const op of request.ops) if (op.type !== 'delete') reserve++
@@ -153,7 +146,7 @@ export function encodeBatch(
       if (bulky ? !isBulkItem(next) : next.request.now !== request.now) break
       end++
     }
-    const run = items.slice(i, end)
+    const run = end === i + 1 && i === 0 && items.length === 1 ? items : items.slice(i, end)
     i = end
     if (bulky && isBulk(run)) {
       let count = 0
@@ -168,22 +161,36 @@ export function encodeBatch(
     for (const member of run) reserve += member.request.ops.length
     records.push({ plain: true, items: run })
   }
-  const args: Arg[] = [
-    ctx.prefix,
-    ctx.standalone ? 's' : 'c',
-    group,
-    String(ctx.graceMs),
-    String(reserve),
-    String(ctx.seqTtlMs),
-    flags,
-    blobArg(values),
-    String(keys.length + 1),
-    String(records.length),
-  ]
-  for (const key of entries) keys.push(key)
-  for (const arg of body) args.push(arg)
-  return { keys, args, records, asked }
+  const head = writeHeadKeys(standalone)
+  let keys = first.length + entries.length
+  if (more) for (const scope of more) keys += writeKeys(ctx.prefix, scope, standalone).length - head
+  // KEYS and ARGV in one array of the exact size: the driver encodes it as it is.
+  const args: Arg[] = new Array(CALL_HEAD + keys + HEADER_ARGS + body.length)
+  let at = CALL_HEAD
+  for (const key of first) args[at++] = key
+  if (more) {
+    for (const scope of more) {
+      const own = writeKeys(ctx.prefix, scope, standalone)
+      for (let k = head; k < own.length; k++) args[at++] = own[k]!
+    }
+  }
+  for (const key of entries) args[at++] = key
+  args[at++] = ctx.prefix
+  args[at++] = standalone ? 's' : 'c'
+  args[at++] = group
+  args[at++] = String(ctx.graceMs)
+  args[at++] = String(reserve)
+  args[at++] = String(ctx.seqTtlMs)
+  args[at++] = flags
+  args[at++] = blobArg(values)
+  args[at++] = String(keys - entries.length + 1) // the first entry key
+  args[at++] = String(records.length)
+  for (const arg of body) args[at++] = arg
+  return { route: first[0]!, keys, call: args, records, asked }
 }
+
+/** The fixed ARGV before the body (lua/write.ts). */
+const HEADER_ARGS = 10
 
 function encodeRun(run: Item[], body: Arg[], entries: string[], values: Buffer[]): void {
   const first = run[0]!

@@ -7,7 +7,7 @@ import { groupsKey, type ScopeKeys, scopeKeys } from './keys.js'
 import type { Scripts } from './scripts.js'
 import { type BatchContext, encodeBatch, type Item, weight } from './write-batch.js'
 import { VersionBlocks } from './write-bulk.js'
-import { type FollowUp, settleReply } from './write-reply.js'
+import { type FollowUp, type Reply, settleReply } from './write-reply.js'
 
 /** Most requests in one script call, so one huge tick cannot block Redis for long (or overflow a stack). */
 export const MAX_BATCH_REQUESTS = 1000
@@ -85,6 +85,11 @@ export class Writer {
     for (const [group, items] of this.pending) {
       const scope = items[0]!.scope
       const flags = !this.deps.context.standalone && scope.depth > 0 ? 'r' : ''
+      if (items.length === 1) {
+        // The common case of awaited calls: one request, nothing to count or cut.
+        this.send(group, scope, items, flags, items[0]!.request.ops.length)
+        continue
+      }
       let expected = 0
       for (const item of items) expected += item.request.ops.length
       let start = 0
@@ -92,7 +97,13 @@ export class Writer {
       for (let i = 0; i < items.length; i++) {
         size += weight(items[i]!.request)
         if (i + 1 - start >= MAX_BATCH_REQUESTS || size >= MAX_BATCH_BYTES || i + 1 === items.length) {
-          this.send(group, scope, items.slice(start, i + 1), flags, expected)
+          this.send(
+            group,
+            scope,
+            start === 0 && i + 1 === items.length ? items : items.slice(start, i + 1),
+            flags,
+            expected,
+          )
           start = i + 1
           size = 0
         }
@@ -117,37 +128,57 @@ export class Writer {
       const error = timeoutError(deps.where, deps.deadlines.ms, true)
       for (const item of items) item.reject(error)
     })
-    const task = deps.scripts.write.run(deps.connection, batch.keys, batch.args).then(
-      async (raw) => {
+    const task = deps.scripts.write.sendThen<Promise<void> | undefined>(
+      deps.connection,
+      batch.route,
+      batch.call,
+      batch.keys,
+      (raw) => {
         done()
         if (batch.asked) blocks.granted(group) // a grant below replaces this
         if (expired) return
+        let reply: Reply
         try {
-          const reply = settleReply(raw, batch.records, (item, what) => this.followUp(item, what))
+          reply = settleReply(raw, batch.records, (item, what) => this.followUp(item, what))
           if (reply.lost) blocks.forget(group)
           if (reply.grant) blocks.granted(group, ...reply.grant)
-          if (reply.register) {
-            await this.bounded(deps.register(scope))
-            this.send(group, scope, items, 'rm')
-            // Again after the marker is set: closes the race with a concurrent prune of the group.
-            this.track(this.bounded(deps.register(scope)).catch(() => {}))
-            return
-          }
-          if (reply.lowered !== undefined) await this.registerExpiry(scope, reply.lowered)
         } catch (error) {
-          const failure = deps.fail(error)
-          for (const item of items) item.reject(failure)
+          this.failAll(items, error)
+          return
         }
+        // Rare: a cluster group to register first, or an expiry to list. Settled items are not touched again.
+        if (reply.register || reply.lowered !== undefined) return this.after(reply, group, scope, items)
       },
       (error: unknown) => {
         done()
         if (batch.asked) blocks.granted(group)
-        if (expired) return
-        const failure = deps.fail(error)
-        for (const item of items) item.reject(failure)
+        if (!expired) this.failAll(items, error)
+        return undefined
       },
     )
     this.track(task)
+  }
+
+  /** What a reply asks for after its items were settled: registering the group, or listing its new expiry. */
+  private async after(reply: Reply, group: string, scope: ScopeKeys, items: Item[]): Promise<void> {
+    const { deps } = this
+    try {
+      if (reply.register) {
+        await this.bounded(deps.register(scope))
+        this.send(group, scope, items, 'rm')
+        // Again after the marker is set: closes the race with a concurrent prune of the group.
+        this.track(this.bounded(deps.register(scope)).catch(() => {}))
+        return
+      }
+      if (reply.lowered !== undefined) await this.registerExpiry(scope, reply.lowered)
+    } catch (error) {
+      this.failAll(items, error)
+    }
+  }
+
+  private failAll(items: Item[], error: unknown): void {
+    const failure = this.deps.fail(error)
+    for (const item of items) item.reject(failure)
   }
 
   /** Cluster: lists the group in `P:xg` by its new earliest expiry, so the background sweep visits it in time. */
