@@ -80,6 +80,7 @@ export class MemoryBackend implements Backend {
       const rec = data?.live(check.key, now)
       if ((rec?.version ?? null) !== check.version) return { ok: false }
     }
+    if (request.ops.length === 1) return this.writeOne(request, id, data)
     // Stage every op against an overlay, so a failing op (not a number, quota) leaves nothing behind.
     const overlay = new Map<string, Rec | undefined>()
     const results: OpResult[] = []
@@ -99,16 +100,42 @@ export class MemoryBackend implements Backend {
       keys += (rec ? 1 : 0) - (old ? 1 : 0)
       bytes += (rec?.size ?? 0) - (old?.size ?? 0)
     }
-    for (const rule of request.quotas) {
-      const before = this.usageTree.get(encodeScopePath(rule.scope))
-      const error = quotaCheck(rule, before, { keys: before.keys + keys, bytes: before.bytes + bytes })
-      if (error) throw error
-    }
+    this.checkQuotas(request, keys, bytes)
     const target = data ?? this.scopeData(scope, id)
     for (const [key, rec] of overlay) this.place(target, key, rec)
     this.prune(target)
     if (events) this.notify(id, events)
     return { ok: true, results }
+  }
+
+  /**
+   * `write` of a single op (after its checks passed), the common case: the same steps without the overlay, and one
+   * lookup of the key instead of four.
+   */
+  private writeOne(request: WriteRequest, id: string, data: ScopeData | undefined): WriteResult {
+    const op = request.ops[0]!
+    const old = data?.entries.get(op.key)
+    const before = old && (old.expiresAt === undefined || old.expiresAt > request.now) ? old : undefined
+    const results: OpResult[] = []
+    const rec = this.stage(op, before, results)
+    this.checkQuotas(request, (rec ? 1 : 0) - (old ? 1 : 0), (rec?.size ?? 0) - (old?.size ?? 0))
+    const target = data ?? this.scopeData(request.scope, id)
+    this.place(target, op.key, rec, old)
+    this.prune(target)
+    if (this.watchers.has(id)) {
+      if (rec) this.notify(id, [{ type: 'set', key: op.key, version: rec.version }])
+      else if (before) this.notify(id, [{ type: 'delete', key: op.key }])
+    }
+    return { ok: true, results }
+  }
+
+  /** Throws the `QuotaExceededError` of the first quota of `request` that a change of `keys` and `bytes` overruns. */
+  private checkQuotas(request: WriteRequest, keys: number, bytes: number): void {
+    for (const rule of request.quotas) {
+      const before = this.usageTree.get(scopeId(rule.scope))
+      const error = quotaCheck(rule, before, { keys: before.keys + keys, bytes: before.bytes + bytes })
+      if (error) throw error
+    }
   }
 
   /** The record an op leaves (undefined for a delete), recording its result. Throws for incr on a non-number. */
@@ -223,8 +250,7 @@ export class MemoryBackend implements Backend {
   }
 
   /** Stores (or, for undefined, removes) one record, keeping index, usage and expiry schedule in step. */
-  private place(data: ScopeData, key: string, rec: Rec | undefined): void {
-    const old = data.entries.get(key)
+  private place(data: ScopeData, key: string, rec: Rec | undefined, old = data.entries.get(key)): void {
     if (old?.expiresAt !== undefined) this.ttlRecords--
     if (rec) {
       data.entries.set(key, rec)
