@@ -22,7 +22,7 @@ import {
   type WriteResult,
 } from '@cubby/core/backend'
 import { ExpiryHeap } from './expiry-heap.js'
-import { makeRec, type Rec, ScopeData } from './scope-data.js'
+import { liveAt, makeRec, type Rec, ScopeData } from './scope-data.js'
 import { SortedKeys } from './sorted-keys.js'
 import { UsageTree } from './usage-tree.js'
 
@@ -81,28 +81,42 @@ export class MemoryBackend implements Backend {
       if ((rec?.version ?? null) !== check.version) return { ok: false }
     }
     if (request.ops.length === 1) return this.writeOne(request, id, data)
-    // Stage every op against an overlay, so a failing op (not a number, quota) leaves nothing behind.
-    const overlay = new Map<string, Rec | undefined>()
+    // Stage every op against an overlay, so a failing op (not a number, quota) leaves nothing behind. The overlay
+    // maps each key to its slot in `keys`, `recs` (what the batch leaves) and `olds` (what was stored before it).
+    const overlay = new Map<string, number>()
+    const keys: string[] = []
+    const recs: (Rec | undefined)[] = []
+    const olds: (Rec | undefined)[] = []
     const results: OpResult[] = []
     // Events are only built when someone watches this scope.
     const events: ChangeEvent[] | undefined = this.watchers.has(id) ? [] : undefined
     for (const op of request.ops) {
-      const before = overlay.has(op.key) ? overlay.get(op.key) : data?.live(op.key, now)
+      let slot = overlay.get(op.key)
+      let before: Rec | undefined
+      if (slot === undefined) {
+        const old = data?.entries.get(op.key)
+        before = liveAt(old, now)
+        slot = keys.push(op.key) - 1
+        olds.push(old)
+        recs.push(undefined)
+        overlay.set(op.key, slot)
+      } else before = recs[slot]
       const rec = this.stage(op, before, results)
-      overlay.set(op.key, rec)
+      recs[slot] = rec
       if (rec) events?.push({ type: 'set', key: op.key, version: rec.version })
       else if (before) events?.push({ type: 'delete', key: op.key })
     }
-    let keys = 0
+    let keyDelta = 0
     let bytes = 0
-    for (const [key, rec] of overlay) {
-      const old = data?.entries.get(key)
-      keys += (rec ? 1 : 0) - (old ? 1 : 0)
+    for (let i = 0; i < keys.length; i++) {
+      const rec = recs[i]
+      const old = olds[i]
+      keyDelta += (rec ? 1 : 0) - (old ? 1 : 0)
       bytes += (rec?.size ?? 0) - (old?.size ?? 0)
     }
-    this.checkQuotas(request, keys, bytes)
+    this.checkQuotas(request, keyDelta, bytes)
     const target = data ?? this.scopeData(scope, id)
-    for (const [key, rec] of overlay) this.place(target, key, rec)
+    for (let i = 0; i < keys.length; i++) this.place(target, keys[i]!, recs[i], olds[i])
     this.prune(target)
     if (events) this.notify(id, events)
     return { ok: true, results }
@@ -115,7 +129,7 @@ export class MemoryBackend implements Backend {
   private writeOne(request: WriteRequest, id: string, data: ScopeData | undefined): WriteResult {
     const op = request.ops[0]!
     const old = data?.entries.get(op.key)
-    const before = old && (old.expiresAt === undefined || old.expiresAt > request.now) ? old : undefined
+    const before = liveAt(old, request.now)
     const results: OpResult[] = []
     const rec = this.stage(op, before, results)
     this.checkQuotas(request, (rec ? 1 : 0) - (old ? 1 : 0), (rec?.size ?? 0) - (old?.size ?? 0))
