@@ -65,10 +65,14 @@ export class MemoryBackend implements Backend {
 
   async get(scope: ScopePath, keys: readonly string[], options: { values: boolean; now: number }) {
     const data = this.byId.get(scopeId(scope))
-    return keys.map((key) => {
-      const rec = data?.live(key, options.now)
-      return rec && toStored(key, rec, options.values)
-    })
+    const { values, now } = options
+    const out: (StoredEntry | undefined)[] = []
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!
+      const rec = data?.live(key, now)
+      out.push(rec && toStored(key, rec, values))
+    }
+    return out
   }
 
   async write(request: WriteRequest): Promise<WriteResult> {

@@ -125,11 +125,16 @@ export class Cubby {
     // Users of one plugin share its context, and with it the path backends know it by.
     let base = this.resolved.get(workspace, plugin, undefined)
     if (!base) {
-      const store = new ScopeContext(this.engine, Object.freeze([workspace, plugin]))
+      // The context `cubby.scope(workspace, plugin)` views share (validated above, so this cannot throw).
+      const store = ScopeStore.contextOf(this.root.scope(workspace, plugin))!
       base = this.resolved.add({ workspace, plugin, user: undefined, store, userStore: undefined })
     }
     if (user === undefined) return base
-    const userStore = new ScopeContext(this.engine, Object.freeze(userPath(base.store.path, user)))
+    // The same context as `store.user(user)` of this plugin's views.
+    const children = this.engine.userChildren
+    const userStore =
+      children.get(base.store, user) ??
+      children.add(base.store, user, new ScopeContext(this.engine, Object.freeze(userPath(base.store.path, user))))
     return this.resolved.add({ workspace, plugin, user, store: base.store, userStore })
   }
 }

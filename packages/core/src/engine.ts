@@ -5,6 +5,7 @@ import type { Codec } from './codec/codec.js'
 import { BackendError, ClosedError } from './errors.js'
 import type { Limits } from './limits.js'
 import type { Quotas } from './quotas.js'
+import { ChildContexts } from './store/context-cache.js'
 
 /** Something to end when the cubby closes (a watch). */
 export interface Closeable {
@@ -20,6 +21,10 @@ export class Engine {
   private closing: Promise<void> | undefined
   private readonly watchdog: Watchdog | undefined
   readonly watches = new Set<Closeable>()
+  /** Contexts of views' `scope(segment)` children, made once per parent and name. */
+  readonly scopeChildren = new ChildContexts()
+  /** Contexts of views' `user(id)` children, made once per plugin scope and user. */
+  readonly userChildren = new ChildContexts()
   /** Maps anything a backend rejects with to a `CubbyError`. One shared function: no allocation per call. */
   private readonly mapError = (error: unknown): never => {
     throw asCubbyError(error, `the ${this.backend.name} backend`)

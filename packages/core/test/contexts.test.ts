@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { currentContext, openCubby, store, user } from '../src/index.js'
 import { rawScope } from '../src/raw/index.js'
-import { ContextCache } from '../src/store/context-cache.js'
+import { ChildContexts, ContextCache } from '../src/store/context-cache.js'
 
 /** The error a promise rejected with, or `fn` threw. */
 async function failure(fn: () => unknown): Promise<Error & { code?: string }> {
@@ -60,5 +60,39 @@ describe('stores() and run() resolve each context once', () => {
     cache.add(entry('c')) // full: starts over
     expect(cache.get('w', 'p', 'a')).toBeUndefined()
     expect(cache.get('w', 'p', 'c')).toBeDefined()
+  })
+
+  it('let views made per request share their child scopes, still refusing bad names', async () => {
+    const cubby = await openCubby({ url: 'memory:' })
+    const plugin = cubby.scope('w', 'p')
+    const a = plugin.scope('sessions')
+    await a.set('k', 1)
+    const b = cubby.scope('w', 'p').scope('sessions')
+    expect(a).not.toBe(b)
+    expect(rawScope(b).path).toBe(rawScope(a).path)
+    expect(await b.get('k')).toBe(1)
+    expect(rawScope(plugin.user('u')).path).toBe(
+      rawScope(cubby.stores({ workspace: 'w', plugin: 'p', user: 'u' }).user!).path,
+    )
+    expect(plugin.scope('sessions', 'x').path).toEqual(['w', 'p', 'sessions', 'x'])
+    expect((await failure(() => plugin.scope(''))).code).toBe('INVALID_SCOPE')
+    expect((await failure(() => plugin.scope(1 as never))).code).toBe('INVALID_SCOPE')
+    expect((await failure(() => a.user('u'))).code).toBe('INVALID_SCOPE') // not a plugin scope
+    expect((await failure(() => plugin.user(''))).code).toBe('INVALID_SCOPE')
+    const deep = ['a', 'b', 'c', 'd', 'e', 'f'].reduce((view, name) => view.scope(name), plugin)
+    expect(deep.path).toHaveLength(8)
+    expect((await failure(() => deep.scope('g'))).code).toBe('INVALID_SCOPE') // too deep, every time
+    expect((await failure(() => deep.scope('g'))).code).toBe('INVALID_SCOPE')
+    await cubby.close()
+  })
+
+  it('keep at most their bound of child contexts', () => {
+    const children = new ChildContexts(2)
+    const parent = {} as never
+    children.add(parent, 'a', {} as never)
+    children.add(parent, 'b', {} as never)
+    children.add(parent, 'c', {} as never)
+    expect(children.get(parent, 'a')).toBeUndefined()
+    expect(children.get(parent, 'c')).toBeDefined()
   })
 })

@@ -56,3 +56,36 @@ export class ContextCache {
     return resolved
   }
 }
+
+/**
+ * The contexts of child scopes that views made with `scope(segment)` or `user(id)`, by parent context and name, so
+ * a view made per request (`store.scope('sessions')`, `store.user(id)`) reuses the validated path, its quota rules
+ * and the backends' caches keyed by that path. Only validated names are added. Bounded like `ContextCache`.
+ */
+export class ChildContexts {
+  private readonly byParent = new Map<ScopeContext, Map<string, ScopeContext>>()
+  private size = 0
+
+  constructor(private readonly max = MAX_CACHED_CONTEXTS) {}
+
+  /** The cached child `name` of `parent` (a name of another type is a miss). */
+  get(parent: ScopeContext, name: unknown): ScopeContext | undefined {
+    return this.byParent.get(parent)?.get(name as string)
+  }
+
+  /** Caches `child` as `parent`'s child `name` (already validated) and returns it. */
+  add(parent: ScopeContext, name: string, child: ScopeContext): ScopeContext {
+    if (this.size >= this.max) {
+      this.byParent.clear()
+      this.size = 0
+    }
+    let children = this.byParent.get(parent)
+    if (!children) {
+      children = new Map()
+      this.byParent.set(parent, children)
+    }
+    if (!children.has(name)) this.size++
+    children.set(name, child)
+    return child
+  }
+}

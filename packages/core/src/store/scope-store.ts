@@ -63,13 +63,33 @@ export class ScopeStore implements KVStore {
   }
 
   scope(...segments: string[]): KVStore {
-    return ScopeStore.at(this.#ctx.engine, extendPath(this.#ctx.path, segments, this.#ctx.engine.limits.maxKeyBytes))
+    const { engine } = this.#ctx
+    const children = engine.scopeChildren
+    // A view made per request reuses the contexts of its path (see `ChildContexts`): each was validated when made.
+    let ctx: ScopeContext | undefined = this.#ctx
+    for (let i = 0; i < segments.length && ctx; i++) ctx = children.get(ctx, segments[i])
+    if (ctx) return new ScopeStore(ctx)
+    const path = extendPath(this.#ctx.path, segments, engine.limits.maxKeyBytes) // throws for any bad segment
+    // Every prefix of a valid path is valid: make (or find) the context of each level.
+    ctx = this.#ctx
+    for (let i = 0; i < segments.length; i++) {
+      const segment = segments[i]!
+      ctx =
+        children.get(ctx, segment) ??
+        children.add(ctx, segment, new ScopeContext(engine, Object.freeze(path.slice(0, ctx.path.length + 1))))
+    }
+    return new ScopeStore(ctx)
   }
 
   user(id: string): KVStore {
+    const ctx = this.#ctx
+    const { engine } = ctx
+    const cached = engine.userChildren.get(ctx, id)
+    if (cached) return new ScopeStore(cached)
     this.assertPlugin('user(id)')
-    assertSegment(id, this.#ctx.engine.limits.maxKeyBytes, 'user id')
-    return ScopeStore.at(this.#ctx.engine, userPath(this.#ctx.path, id))
+    assertSegment(id, engine.limits.maxKeyBytes, 'user id')
+    const child = new ScopeContext(engine, Object.freeze(userPath(ctx.path, id)))
+    return new ScopeStore(engine.userChildren.add(ctx, id, child))
   }
 
   async users(options?: UsersOptions): Promise<UsersPage> {
