@@ -22,7 +22,7 @@ import {
   type WriteResult,
 } from '@cubby/core/backend'
 import { ExpiryHeap } from './expiry-heap.js'
-import { makeRec, type Rec, ScopeData } from './scope-data.js'
+import { liveAt, makeRec, type Rec, ScopeData } from './scope-data.js'
 import { SortedKeys } from './sorted-keys.js'
 import { UsageTree } from './usage-tree.js'
 
@@ -65,10 +65,14 @@ export class MemoryBackend implements Backend {
 
   async get(scope: ScopePath, keys: readonly string[], options: { values: boolean; now: number }) {
     const data = this.byId.get(scopeId(scope))
-    return keys.map((key) => {
-      const rec = data?.live(key, options.now)
-      return rec && toStored(key, rec, options.values)
-    })
+    const { values, now } = options
+    const out: (StoredEntry | undefined)[] = []
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!
+      const rec = data?.live(key, now)
+      out.push(rec && toStored(key, rec, values))
+    }
+    return out
   }
 
   async write(request: WriteRequest): Promise<WriteResult> {
@@ -80,35 +84,76 @@ export class MemoryBackend implements Backend {
       const rec = data?.live(check.key, now)
       if ((rec?.version ?? null) !== check.version) return { ok: false }
     }
-    // Stage every op against an overlay, so a failing op (not a number, quota) leaves nothing behind.
-    const overlay = new Map<string, Rec | undefined>()
+    if (request.ops.length === 1) return this.writeOne(request, id, data)
+    // Stage every op against an overlay, so a failing op (not a number, quota) leaves nothing behind. The overlay
+    // maps each key to its slot in `keys`, `recs` (what the batch leaves) and `olds` (what was stored before it).
+    const overlay = new Map<string, number>()
+    const keys: string[] = []
+    const recs: (Rec | undefined)[] = []
+    const olds: (Rec | undefined)[] = []
     const results: OpResult[] = []
     // Events are only built when someone watches this scope.
     const events: ChangeEvent[] | undefined = this.watchers.has(id) ? [] : undefined
     for (const op of request.ops) {
-      const before = overlay.has(op.key) ? overlay.get(op.key) : data?.live(op.key, now)
+      let slot = overlay.get(op.key)
+      let before: Rec | undefined
+      if (slot === undefined) {
+        const old = data?.entries.get(op.key)
+        before = liveAt(old, now)
+        slot = keys.push(op.key) - 1
+        olds.push(old)
+        recs.push(undefined)
+        overlay.set(op.key, slot)
+      } else before = recs[slot]
       const rec = this.stage(op, before, results)
-      overlay.set(op.key, rec)
+      recs[slot] = rec
       if (rec) events?.push({ type: 'set', key: op.key, version: rec.version })
       else if (before) events?.push({ type: 'delete', key: op.key })
     }
-    let keys = 0
+    let keyDelta = 0
     let bytes = 0
-    for (const [key, rec] of overlay) {
-      const old = data?.entries.get(key)
-      keys += (rec ? 1 : 0) - (old ? 1 : 0)
+    for (let i = 0; i < keys.length; i++) {
+      const rec = recs[i]
+      const old = olds[i]
+      keyDelta += (rec ? 1 : 0) - (old ? 1 : 0)
       bytes += (rec?.size ?? 0) - (old?.size ?? 0)
     }
-    for (const rule of request.quotas) {
-      const before = this.usageTree.get(encodeScopePath(rule.scope))
-      const error = quotaCheck(rule, before, { keys: before.keys + keys, bytes: before.bytes + bytes })
-      if (error) throw error
-    }
+    this.checkQuotas(request, keyDelta, bytes)
     const target = data ?? this.scopeData(scope, id)
-    for (const [key, rec] of overlay) this.place(target, key, rec)
+    for (let i = 0; i < keys.length; i++) this.place(target, keys[i]!, recs[i], olds[i])
     this.prune(target)
     if (events) this.notify(id, events)
     return { ok: true, results }
+  }
+
+  /**
+   * `write` of a single op (after its checks passed), the common case: the same steps without the overlay, and one
+   * lookup of the key instead of four.
+   */
+  private writeOne(request: WriteRequest, id: string, data: ScopeData | undefined): WriteResult {
+    const op = request.ops[0]!
+    const old = data?.entries.get(op.key)
+    const before = liveAt(old, request.now)
+    const results: OpResult[] = []
+    const rec = this.stage(op, before, results)
+    this.checkQuotas(request, (rec ? 1 : 0) - (old ? 1 : 0), (rec?.size ?? 0) - (old?.size ?? 0))
+    const target = data ?? this.scopeData(request.scope, id)
+    this.place(target, op.key, rec, old)
+    this.prune(target)
+    if (this.watchers.has(id)) {
+      if (rec) this.notify(id, [{ type: 'set', key: op.key, version: rec.version }])
+      else if (before) this.notify(id, [{ type: 'delete', key: op.key }])
+    }
+    return { ok: true, results }
+  }
+
+  /** Throws the `QuotaExceededError` of the first quota of `request` that a change of `keys` and `bytes` overruns. */
+  private checkQuotas(request: WriteRequest, keys: number, bytes: number): void {
+    for (const rule of request.quotas) {
+      const before = this.usageTree.get(scopeId(rule.scope))
+      const error = quotaCheck(rule, before, { keys: before.keys + keys, bytes: before.bytes + bytes })
+      if (error) throw error
+    }
   }
 
   /** The record an op leaves (undefined for a delete), recording its result. Throws for incr on a non-number. */
@@ -223,8 +268,7 @@ export class MemoryBackend implements Backend {
   }
 
   /** Stores (or, for undefined, removes) one record, keeping index, usage and expiry schedule in step. */
-  private place(data: ScopeData, key: string, rec: Rec | undefined): void {
-    const old = data.entries.get(key)
+  private place(data: ScopeData, key: string, rec: Rec | undefined, old = data.entries.get(key)): void {
     if (old?.expiresAt !== undefined) this.ttlRecords--
     if (rec) {
       data.entries.set(key, rec)

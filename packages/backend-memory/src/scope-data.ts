@@ -27,9 +27,13 @@ export class ScopeData {
 
   /** The live record of `key` at `now`, or undefined. */
   live(key: string, now: number): Rec | undefined {
-    const rec = this.entries.get(key)
-    return rec && (rec.expiresAt === undefined || rec.expiresAt > now) ? rec : undefined
+    return liveAt(this.entries.get(key), now)
   }
+}
+
+/** `rec` if it is live at `now` (it has no expiry, or a later one), else undefined. */
+export function liveAt(rec: Rec | undefined, now: number): Rec | undefined {
+  return rec && (rec.expiresAt === undefined || rec.expiresAt > now) ? rec : undefined
 }
 
 /** Builds a record, computing its size. */

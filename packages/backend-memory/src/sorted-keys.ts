@@ -12,7 +12,7 @@ export class SortedKeys {
 
   /** Records a key that was not present before. */
   add(key: string): void {
-    if (this.removed.delete(key)) return // still in the array
+    if (this.removed.size > 0 && this.removed.delete(key)) return // still in the array
     const last = this.keys[this.keys.length - 1]
     if (this.sorted && last !== undefined && compareKeys(last, key) > 0) this.sorted = false
     this.keys.push(key)

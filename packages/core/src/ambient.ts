@@ -86,20 +86,42 @@ class AmbientStore implements KVStore {
   }
   get<T = unknown>(key: string): Promise<T | undefined>
   get<T = unknown>(key: string, fallback: T): Promise<T>
-  async get<T = unknown>(key: string, ...fallback: [T?]): Promise<T | undefined> {
-    return fallback.length ? this.resolve().get<T>(key, fallback[0] as T) : this.resolve().get<T>(key)
+  get<T = unknown>(key: string, fallback?: T): Promise<T | undefined> {
+    // The hot calls below are not async functions (one promise less each): the views never throw, so the try only
+    // turns a missing context into a rejection.
+    try {
+      return this.resolve().get<T>(key, fallback as T)
+    } catch (error) {
+      return Promise.reject(error)
+    }
   }
-  async getEntry<T = unknown>(key: string): Promise<Entry<T> | undefined> {
-    return this.resolve().getEntry<T>(key)
+  getEntry<T = unknown>(key: string): Promise<Entry<T> | undefined> {
+    try {
+      return this.resolve().getEntry<T>(key)
+    } catch (error) {
+      return Promise.reject(error)
+    }
   }
-  async has(key: string): Promise<boolean> {
-    return this.resolve().has(key)
+  has(key: string): Promise<boolean> {
+    try {
+      return this.resolve().has(key)
+    } catch (error) {
+      return Promise.reject(error)
+    }
   }
-  async set(key: string, value: unknown, options?: SetOptions): Promise<string> {
-    return this.resolve().set(key, value, options)
+  set(key: string, value: unknown, options?: SetOptions): Promise<string> {
+    try {
+      return this.resolve().set(key, value, options)
+    } catch (error) {
+      return Promise.reject(error)
+    }
   }
-  async delete(key: string, options?: DeleteOptions): Promise<boolean> {
-    return this.resolve().delete(key, options)
+  delete(key: string, options?: DeleteOptions): Promise<boolean> {
+    try {
+      return this.resolve().delete(key, options)
+    } catch (error) {
+      return Promise.reject(error)
+    }
   }
   async update<T = unknown>(
     key: string,
@@ -108,17 +130,29 @@ class AmbientStore implements KVStore {
   ): Promise<T | undefined> {
     return this.resolve().update<T>(key, fn, options)
   }
-  async incr(key: string, by?: number, options?: IncrOptions): Promise<number> {
-    return this.resolve().incr(key, by, options)
+  incr(key: string, by?: number, options?: IncrOptions): Promise<number> {
+    try {
+      return this.resolve().incr(key, by, options)
+    } catch (error) {
+      return Promise.reject(error)
+    }
   }
-  async getMany<T = unknown>(keys: readonly string[]): Promise<(T | undefined)[]> {
-    return this.resolve().getMany<T>(keys)
+  getMany<T = unknown>(keys: readonly string[]): Promise<(T | undefined)[]> {
+    try {
+      return this.resolve().getMany<T>(keys)
+    } catch (error) {
+      return Promise.reject(error)
+    }
   }
-  async setMany(
+  setMany(
     entries: Iterable<readonly [string, unknown]> | Record<string, unknown>,
     options?: SetManyOptions,
   ): Promise<void> {
-    return this.resolve().setMany(entries, options)
+    try {
+      return this.resolve().setMany(entries, options)
+    } catch (error) {
+      return Promise.reject(error)
+    }
   }
   async deleteMany(keys: readonly string[]): Promise<number> {
     return this.resolve().deleteMany(keys)

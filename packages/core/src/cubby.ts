@@ -3,7 +3,10 @@ import type { BackendCapabilities } from './backend/contract.js'
 import type { Engine } from './engine.js'
 import { InvalidConfigError } from './errors.js'
 import { assertSegment } from './keys.js'
+import { userPath } from './layout.js'
 import type { Limits } from './limits.js'
+import { ScopeContext } from './store/context.js'
+import { ContextCache, type ResolvedContext } from './store/context-cache.js'
 import { ScopeStore } from './store/scope-store.js'
 import type { KVStore } from './types.js'
 
@@ -42,10 +45,12 @@ export const DEFAULT_WORKSPACE = 'default'
 /** An open store. Create with `openCubby`; views from `scope()` and `stores()` share its connection. */
 export class Cubby {
   private readonly root: ScopeStore
+  /** What `stores()` and `run()` resolved, so a request's context is validated and built once, not per request. */
+  private readonly resolved = new ContextCache()
 
   /** @internal */
   constructor(private readonly engine: Engine) {
-    this.root = new ScopeStore(engine, [])
+    this.root = ScopeStore.at(engine, [])
     engines.set(this, engine)
   }
 
@@ -74,9 +79,9 @@ export class Cubby {
    * which lives in a level of its own: no `scope()` of the plugin's store can name it.
    */
   stores(context: PluginContext): PluginStores {
-    const { workspace, plugin, user } = this.readContext(context)
-    const store = new ScopeStore(this.engine, [workspace, plugin])
-    return user === undefined ? { store } : { store, user: store.user(user) }
+    const resolved = this.resolve(context)
+    const store = new ScopeStore(resolved.store)
+    return resolved.userStore ? { store, user: new ScopeStore(resolved.userStore) } : { store }
   }
 
   /**
@@ -84,9 +89,11 @@ export class Cubby {
    * plugin's (and user's) scopes; returns what `fn` returns. Contexts of concurrent runs never mix.
    */
   run<R>(context: PluginContext, fn: () => R): R {
-    const names = this.readContext(context)
-    const { store, user } = this.stores(context)
-    const bound: BoundContext = { ...names, store, userStore: user }
+    const { workspace, plugin, user, store, userStore } = this.resolve(context)
+    const bound: BoundContext =
+      user === undefined
+        ? { workspace, plugin, store: new ScopeStore(store), userStore: undefined }
+        : { workspace, plugin, user, store: new ScopeStore(store), userStore: userStore && new ScopeStore(userStore) }
     return contextStorage.run(bound, fn)
   }
 
@@ -95,7 +102,8 @@ export class Cubby {
     return this.engine.close()
   }
 
-  private readContext(context: PluginContext): { workspace: string; plugin: string; user?: string } {
+  /** Validates a plugin context (once per distinct names: see `ContextCache`) and resolves it to its scopes. */
+  private resolve(context: PluginContext): ResolvedContext {
     if (typeof context !== 'object' || context === null) {
       throw new InvalidConfigError('context', 'must be an object like { workspace?, plugin, user? }')
     }
@@ -105,14 +113,28 @@ export class Cubby {
         throw new InvalidConfigError(`context.${name}`, 'is not a context field (known: workspace, plugin, user)')
       }
     }
-    const maxBytes = this.engine.limits.maxKeyBytes
     // Only an absent workspace means the default: `null` is a mistake, not a choice.
     const workspace = context.workspace === undefined ? DEFAULT_WORKSPACE : context.workspace
+    const { plugin, user } = context
+    const cached = this.resolved.get(workspace, plugin, user)
+    if (cached) return cached
+    const maxBytes = this.engine.limits.maxKeyBytes
     assertSegment(workspace, maxBytes, 'workspace')
-    assertSegment(context.plugin, maxBytes, 'plugin id')
-    if (context.user !== undefined) assertSegment(context.user, maxBytes, 'user id')
-    return context.user === undefined
-      ? { workspace, plugin: context.plugin }
-      : { workspace, plugin: context.plugin, user: context.user }
+    assertSegment(plugin, maxBytes, 'plugin id')
+    if (user !== undefined) assertSegment(user, maxBytes, 'user id')
+    // Users of one plugin share its context, and with it the path backends know it by.
+    let base = this.resolved.get(workspace, plugin, undefined)
+    if (!base) {
+      // The context `cubby.scope(workspace, plugin)` views share (validated above, so this cannot throw).
+      const store = ScopeStore.contextOf(this.root.scope(workspace, plugin))!
+      base = this.resolved.add({ workspace, plugin, user: undefined, store, userStore: undefined })
+    }
+    if (user === undefined) return base
+    // The same context as `store.user(user)` of this plugin's views.
+    const children = this.engine.userChildren
+    const userStore =
+      children.get(base.store, user) ??
+      children.add(base.store, user, new ScopeContext(this.engine, Object.freeze(userPath(base.store.path, user))))
+    return this.resolved.add({ workspace, plugin, user, store: base.store, userStore })
   }
 }

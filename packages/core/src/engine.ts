@@ -1,10 +1,11 @@
-import type { Backend } from './backend/contract.js'
+import type { Backend, ScopePath, StoredEntry, WriteRequest, WriteResult } from './backend/contract.js'
 import { Deadlines } from './backend/deadlines.js'
 import { asCubbyError } from './backend-failure.js'
 import type { Codec } from './codec/codec.js'
 import { BackendError, ClosedError } from './errors.js'
 import type { Limits } from './limits.js'
 import type { Quotas } from './quotas.js'
+import { ChildContexts } from './store/context-cache.js'
 
 /** Something to end when the cubby closes (a watch). */
 export interface Closeable {
@@ -20,6 +21,10 @@ export class Engine {
   private closing: Promise<void> | undefined
   private readonly watchdog: Watchdog | undefined
   readonly watches = new Set<Closeable>()
+  /** Contexts of views' `scope(segment)` children, made once per parent and name. */
+  readonly scopeChildren = new ChildContexts()
+  /** Contexts of views' `user(id)` children, made once per plugin scope and user. */
+  readonly userChildren = new ChildContexts()
   /** Maps anything a backend rejects with to a `CubbyError`. One shared function: no allocation per call. */
   private readonly mapError = (error: unknown): never => {
     throw asCubbyError(error, `the ${this.backend.name} backend`)
@@ -59,6 +64,56 @@ export class Engine {
     }
     if (this.watchdog) promise = this.watchdog.watch(promise)
     return promise.catch(this.mapError)
+  }
+
+  /**
+   * `call(() => backend.write(request))` for the hot paths, settled through `onResult`: no closure per call, and one
+   * promise after the backend's instead of two (`onResult`'s own throws are not mapped, as after an `await`).
+   */
+  write<R>(request: WriteRequest, onResult: (result: WriteResult) => R): Promise<R> {
+    if (this.closing) return Promise.reject(new ClosedError())
+    let promise: Promise<WriteResult>
+    try {
+      promise = Promise.resolve(this.backend.write(request))
+    } catch (error) {
+      return Promise.reject(asCubbyError(error, `the ${this.backend.name} backend`))
+    }
+    if (this.watchdog) promise = this.watchdog.watch(promise)
+    return promise.then(onResult, this.mapError)
+  }
+
+  /** `call(() => backend.get(scope, keys, options))` for the hot paths, settled through `onRows` (as `write`). */
+  read<R>(
+    scope: ScopePath,
+    keys: readonly string[],
+    options: { values: boolean; now: number },
+    onRows: (rows: (StoredEntry | undefined)[]) => R,
+  ): Promise<R> {
+    if (this.closing) return Promise.reject(new ClosedError())
+    let promise: Promise<(StoredEntry | undefined)[]>
+    try {
+      promise = Promise.resolve(this.backend.get(scope, keys, options))
+    } catch (error) {
+      return Promise.reject(asCubbyError(error, `the ${this.backend.name} backend`))
+    }
+    if (this.watchdog) promise = this.watchdog.watch(promise)
+    return promise.then(onRows, this.mapError)
+  }
+
+  /** The decoded value of the first row, or undefined: what a `get` without fallback resolves to. */
+  readonly firstValue = (rows: (StoredEntry | undefined)[]): unknown => {
+    const row = rows[0]
+    return row ? this.codec.decode(row.value!) : undefined
+  }
+
+  /** The decoded values of all rows (undefined where absent): what `getMany` resolves to. */
+  readonly allValues = (rows: (StoredEntry | undefined)[]): unknown[] => {
+    const out: unknown[] = []
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]
+      out.push(row ? this.codec.decode(row.value!) : undefined)
+    }
+    return out
   }
 
   /**

@@ -59,6 +59,49 @@ describe('codec format', () => {
     )
   })
 
+  it('writes long text, ASCII or not, as the same bytes Buffer.from would (property)', () => {
+    // Long text is written straight into its buffer, first at one byte per character: cover the fallback.
+    const pieces = fc.constantFrom('a', '"', '\\', '\n', 'é', '€', '😀', '\ud800', 'x'.repeat(100))
+    fc.assert(
+      fc.property(fc.array(pieces, { minLength: 1, maxLength: 80 }), fc.nat(600), (parts, pad) => {
+        const text = 'a'.repeat(pad) + parts.join('')
+        for (const value of [text, { text }, { text, at: new Date(0) }]) {
+          const bytes = Buffer.from(codec.encode(value))
+          const kind = String.fromCharCode(bytes[1]!)
+          if (kind === 'j') expect(bytes.equals(Buffer.from(`\x01j${JSON.stringify(value)}`))).toBe(true)
+          expect(codec.decode(bytes)).toStrictEqual(value)
+        }
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  it('keeps shared objects and cycles shared, beyond the objects a walk tracks in arrays', () => {
+    const shared = { s: 1 }
+    const many = Array.from({ length: 100 }, (_, i) => ({ i, shared }))
+    const plain = codec.decode(codec.encode({ many, last: shared })) as { many: { shared: unknown }[]; last: unknown }
+    expect(plain.many[99]!.shared).toEqual({ s: 1 }) // JSON: shared objects are repeated
+    const cyclic: Record<string, unknown> = { many }
+    cyclic.self = cyclic
+    const back = codec.decode(codec.encode(cyclic)) as { many: { shared: unknown }[]; self: unknown }
+    expect(back.self).toBe(back)
+    expect(back.many[0]!.shared).toBe(back.many[99]!.shared)
+  })
+
+  it('encodes a value a getter encodes while the outer value is being read', () => {
+    let inner: Buffer | undefined
+    const value = {
+      a: [1, { b: 2 }],
+      get x() {
+        inner = codec.encode({ nested: [3, { c: 4 }] })
+        return 'x'
+      },
+      c: { d: 5 },
+    }
+    expect(codec.decode(codec.encode(value))).toStrictEqual({ a: [1, { b: 2 }], x: 'x', c: { d: 5 } })
+    expect(codec.decode(inner!)).toStrictEqual({ nested: [3, { c: 4 }] })
+  })
+
   it('round-trips arbitrary values with special types, whatever their keys (property)', () => {
     // Keys superjson refuses, and keys that look like their escaped forms, are generated on purpose.
     const key = fc.oneof(

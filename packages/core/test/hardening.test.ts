@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import type { Backend, WatchSink } from '../src/backend/contract.js'
 import { incrSum } from '../src/backend/helpers.js'
 import { openCubby } from '../src/index.js'
+import type { KVStore } from '../src/types.js'
 
 /** The error a promise rejected with. */
 async function rejection(promise: Promise<unknown>): Promise<Error & { code?: string; field?: string }> {
@@ -131,6 +132,49 @@ describe('configuration edge cases', () => {
       backend: stub({ get: ((_s: unknown, keys: string[]) => keys.map(() => undefined)) as never }),
     })
     expect(await cubby.scope('s').get('k')).toBeUndefined()
+    await cubby.close()
+  })
+})
+
+describe('the hot calls (set, get, has, getEntry, getMany, setMany, delete, incr)', () => {
+  const calls = (store: KVStore, key: unknown) => [
+    store.set(key as string, 1),
+    store.get(key as string),
+    store.get(key as string, 'fallback'),
+    store.has(key as string),
+    store.getEntry(key as string),
+    store.getMany([key as string]),
+    store.setMany([[key as string, 1]]),
+    store.delete(key as string),
+    store.incr(key as string),
+  ]
+
+  it('reject, never throw, for bad arguments, a closed cubby and a backend that throws at once', async () => {
+    const boom = () => {
+      throw new TypeError('boom')
+    }
+    const cubby = await openCubby({ backend: stub({ get: boom, write: boom }) })
+    const store = cubby.scope('s')
+    for (const call of calls(store, 7)) expect((await rejection(call)).code).toBe('INVALID_KEY')
+    for (const call of calls(store, 'k')) expect((await rejection(call)).code).toBe('BACKEND')
+    await cubby.close()
+    for (const call of calls(store, 'k')) expect((await rejection(call)).code).toBe('CLOSED')
+  })
+
+  it('map what the backend rejects with, but not what they throw on its answer', async () => {
+    const cubby = await openCubby({
+      backend: stub({
+        get: async () => Promise.reject(new Error('down')),
+        write: async () => ({ ok: false }),
+      }),
+    })
+    const store = cubby.scope('s')
+    for (const call of [store.get('k'), store.get('k', 1), store.getMany(['k']), store.has('k')]) {
+      expect((await rejection(call)).code).toBe('BACKEND')
+    }
+    for (const call of [store.set('k', 1), store.delete('k'), store.incr('k')]) {
+      expect((await rejection(call)).code).toBe('CONFLICT')
+    }
     await cubby.close()
   })
 })

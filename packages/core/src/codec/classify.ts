@@ -51,17 +51,8 @@ class Unstorable {
  */
 export function snapshot(value: unknown, isCustom: CustomTypeTest | undefined): Snapshot {
   const walker = new Walker(isCustom)
-  try {
-    const copy = walker.copy(value)
-    return { value: copy, flags: walker.flags }
-  } catch (error) {
-    if (error instanceof Unstorable) {
-      throw new SerializationError(
-        `cannot store ${error.what} at ${shorten(`value${error.path.reverse().join('')}`)}; ${error.hint}`,
-      )
-    }
-    throw asSerializationError(error)
-  }
+  const copy = walker.run(value)
+  return { value: copy, flags: walker.flags }
 }
 
 /** Maps an error thrown while reading or serializing a value to a `SerializationError` (Cubby errors pass through). */
@@ -99,15 +90,66 @@ function tag(error: unknown, segment: string): unknown {
   return error
 }
 
-/** One walk: the copies made so far (so shared objects and cycles stay shared in the copy) and the flags seen. */
-class Walker {
+/** How many objects a walk tracks in plain arrays (a linear search) before it moves them to a Map. */
+const LINEAR_SEEN = 32
+
+/**
+ * The walk behind `snapshot`: the copies made so far (so shared objects and cycles stay shared in the copy) and
+ * the flags seen. One walker can run many walks, one at a time (`busy` says one is running: a getter read during a
+ * walk may itself encode a value, and must use a walker of its own); each walk forgets its objects when it ends.
+ * @internal
+ */
+export class Walker {
   flags = 0
-  /** Original object → its copy, for every object copied (or being copied). */
-  private readonly copies = new Map<object, unknown>()
+  /** Whether a walk is running. */
+  busy = false
+  /** Originals copied (or being copied) and their copies, by index: a linear search while there are few. */
+  private readonly originals: (object | undefined)[] = new Array(LINEAR_SEEN).fill(undefined)
+  private readonly copies: unknown[] = new Array(LINEAR_SEEN).fill(undefined)
+  /** How many slots of `originals` and `copies` this walk uses. */
+  private count = 0
+  /** Original → copy once a walk has met more than `LINEAR_SEEN` objects. */
+  private seen: Map<object, unknown> | undefined
   /** The objects being copied, outermost first: meeting one again is a cycle. */
   private readonly stack: object[] = []
 
   constructor(private readonly isCustom: CustomTypeTest | undefined) {}
+
+  /**
+   * Reads `value` into a plain copy (see `snapshot`), leaving how it must be encoded in `flags`; throws
+   * `SerializationError` naming the path of the first thing that cannot be stored.
+   */
+  run(value: unknown): unknown {
+    this.busy = true
+    this.flags = 0
+    try {
+      return this.copy(value)
+    } catch (error) {
+      this.stack.length = 0 // a completed walk pops all it pushed
+      if (error instanceof Unstorable) {
+        throw new SerializationError(
+          `cannot store ${error.what} at ${shorten(`value${error.path.reverse().join('')}`)}; ${error.hint}`,
+        )
+      }
+      throw asSerializationError(error)
+    } finally {
+      // Forget the value: the walker outlives it.
+      for (let i = 0; i < this.count; i++) {
+        this.originals[i] = undefined
+        this.copies[i] = undefined
+      }
+      this.count = 0
+      this.seen = undefined
+      this.busy = false
+    }
+  }
+
+  /** The copy of an object met before in this walk, or undefined. */
+  private copyOf(object: object): unknown {
+    if (this.seen) return this.seen.get(object)
+    for (let i = 0; i < this.count; i++) if (this.originals[i] === object) return this.copies[i]
+    return undefined
+  }
 
   copy(value: unknown): unknown {
     switch (typeof value) {
@@ -128,9 +170,10 @@ class Walker {
     }
     if (value === null) return null
     const object = value as object
-    if (this.copies.has(object)) {
+    const done = this.copyOf(object)
+    if (done !== undefined) {
       if (this.stack.includes(object)) this.flags |= RICH // superjson restores cycles
-      return this.copies.get(object)
+      return done
     }
     if (this.isCustom?.(object)) {
       this.flags |= RICH
@@ -167,8 +210,17 @@ class Walker {
     )
   }
 
+  /** Records `copy` as the copy of `original` (copies are objects, never undefined). */
   private keep<T>(original: object, copy: T): T {
-    this.copies.set(original, copy)
+    if (this.seen) this.seen.set(original, copy)
+    else if (this.count < LINEAR_SEEN) {
+      this.originals[this.count] = original
+      this.copies[this.count++] = copy
+    } else {
+      this.seen = new Map<object, unknown>()
+      for (let i = 0; i < this.count; i++) this.seen.set(this.originals[i]!, this.copies[i])
+      this.seen.set(original, copy)
+    }
     return copy
   }
 

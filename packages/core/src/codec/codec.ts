@@ -1,6 +1,7 @@
+import { isAscii } from 'node:buffer'
 import { SuperJSON } from 'superjson'
 import { InvalidConfigError, InvalidValueError } from '../errors.js'
-import { asSerializationError, HAS_BYTES, NEEDS_ESCAPE, RICH, snapshot } from './classify.js'
+import { asSerializationError, HAS_BYTES, NEEDS_ESCAPE, RICH, Walker } from './classify.js'
 import { escapeKeys, unescapeKeys } from './escape.js'
 import {
   asBuffer,
@@ -44,6 +45,8 @@ export class Codec {
   private blobs: Uint8Array[] = []
   /** What custom types deserialized: opaque to key unescaping (see `escape.ts`). */
   private readonly opaque = new WeakSet<object>()
+  /** The walker of `encode`'s snapshots, reused from call to call (one allocation less per value). */
+  private readonly walker: Walker
 
   constructor(types: readonly CustomType[] = []) {
     const seen = new Set<string>()
@@ -72,6 +75,7 @@ export class Codec {
       )
     }
     this.isCustom = types.length ? (value) => types.some((type) => type.isApplicable(value)) : undefined
+    this.walker = new Walker(this.isCustom)
     this.superjson.registerCustom<Uint8Array, number>(
       {
         isApplicable: (value): value is Uint8Array => value instanceof Uint8Array,
@@ -92,9 +96,12 @@ export class Codec {
    * what is stored is what was checked even if a getter answers differently on each read.
    */
   encode(value: unknown): Buffer {
-    const { value: copy, flags } = snapshot(value, this.isCustom)
+    // A getter read by the walk may itself encode a value: that nested call gets a walker of its own.
+    const walker = this.walker.busy ? new Walker(this.isCustom) : this.walker
+    const copy = walker.run(value)
+    const flags = walker.flags
     try {
-      if ((flags & (RICH | HAS_BYTES)) === 0) return Buffer.from(JSON_HEADER + JSON.stringify(copy), 'utf8')
+      if ((flags & (RICH | HAS_BYTES)) === 0) return textBytes(KIND_JSON, JSON.stringify(copy))
       if (copy instanceof Uint8Array) {
         const out = Buffer.allocUnsafe(3 + copy.byteLength)
         out[0] = FORMAT_VERSION
@@ -106,8 +113,7 @@ export class Codec {
       const escaped = (flags & NEEDS_ESCAPE) !== 0
       const input = escaped ? escapeKeys(copy, this.isCustom) : copy
       if (!(flags & HAS_BYTES)) {
-        const header = String.fromCharCode(FORMAT_VERSION, escaped ? KIND_SUPERJSON_ESCAPED : KIND_SUPERJSON)
-        return Buffer.from(header + this.superjson.stringify(input), 'utf8')
+        return textBytes(escaped ? KIND_SUPERJSON_ESCAPED : KIND_SUPERJSON, this.superjson.stringify(input))
       }
       return this.encodeMixed(input, escaped ? KIND_MIXED_ESCAPED : KIND_MIXED)
     } catch (error) {
@@ -127,9 +133,9 @@ export class Codec {
       case KIND_JSON:
         return parseJson(bytes)
       case KIND_SUPERJSON:
-        return this.parse(bytes.toString('utf8', 2))
+        return this.parse(textOf(bytes, 2))
       case KIND_SUPERJSON_ESCAPED:
-        return this.unescape(this.parse(bytes.toString('utf8', 2)))
+        return this.unescape(this.parse(textOf(bytes, 2)))
       case KIND_BYTES:
         return copyBytes(bytes, 3, bytes.length, bytes[2]!)
       case KIND_MIXED:
@@ -209,10 +215,41 @@ export class Codec {
   }
 }
 
+/** Text length at which `textBytes` writes into a buffer of its own instead of concatenating the header. */
+const LONG_TEXT = 512
+
+/**
+ * A value of a text kind: the header `[FORMAT_VERSION, kind]`, then `text` as UTF-8. Short text is joined to the
+ * header and converted in one call; long text is written straight after the header (joining would copy it once
+ * more), first into a buffer of one byte per character, which holds it whenever it is ASCII: if every byte written
+ * is ASCII, each is one character, so all of them were written.
+ */
+function textBytes(kind: number, text: string): Buffer {
+  if (text.length < LONG_TEXT) {
+    return Buffer.from((kind === KIND_JSON ? JSON_HEADER : String.fromCharCode(FORMAT_VERSION, kind)) + text, 'utf8')
+  }
+  let out = Buffer.allocUnsafe(2 + text.length)
+  out[0] = FORMAT_VERSION
+  out[1] = kind
+  if (out.write(text, 2, 'utf8') !== text.length || !isAscii(out)) {
+    const length = Buffer.byteLength(text, 'utf8')
+    out = Buffer.allocUnsafe(2 + length)
+    out[0] = FORMAT_VERSION
+    out[1] = kind
+    out.write(text, 2, length, 'utf8')
+  }
+  return out
+}
+
+/** Text of `bytes` from `start`: ASCII (most JSON) is read as latin1, which skips the UTF-8 decoder. */
+function textOf(bytes: Buffer, start: number): string {
+  return bytes.length >= LONG_TEXT && isAscii(bytes) ? bytes.toString('latin1', start) : bytes.toString('utf8', start)
+}
+
 /** The value of a `j` value's JSON text; text that is not JSON (`{oops`, `0x10`, `[1,]`) is `InvalidValueError`. */
 function parseJson(bytes: Buffer): unknown {
   try {
-    return JSON.parse(bytes.toString('utf8', 2))
+    return JSON.parse(textOf(bytes, 2))
   } catch (error) {
     throw new InvalidValueError(
       `stored value is corrupt: its JSON text does not parse (${(error as Error).message}); it was not written by Cubby, or was edited`,

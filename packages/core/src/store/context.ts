@@ -5,6 +5,9 @@ import { InvalidConfigError, SerializationError, UnsupportedError, ValueTooLarge
 import { assertKey } from '../keys.js'
 import { encodeScopePath } from '../scope-path.js'
 
+/** What `options()` returns for an absent options argument: shared, so an option-less call allocates nothing. */
+const NO_OPTIONS = Object.freeze({})
+
 /** The latest expiry a TTL may give: the largest time a `Date` can hold (year 275760), well below 2^53. */
 export const MAX_EXPIRES_AT = 8.64e15
 
@@ -99,7 +102,7 @@ export class ScopeContext {
     known: readonly (keyof T & string)[],
     what = 'options',
   ): Partial<T> {
-    if (options === undefined) return {}
+    if (options === undefined) return NO_OPTIONS
     if (typeof options !== 'object' || options === null || Array.isArray(options)) {
       throw new InvalidConfigError(`${action}.${what}`, `must be an object, got ${describe(options)}`)
     }
@@ -124,11 +127,24 @@ export class ScopeContext {
 
   /** Sends a write batch to the backend. The arrays are not touched afterwards, so the backend may keep them. */
   write(action: string, checks: WriteCheck[], ops: WriteOp[], now: number): Promise<WriteResult> {
-    if (ops.length > this.engine.limits.maxBatchSize) this.tooMany(action, String(ops.length))
-    return this.engine.call(() =>
-      this.engine.backend.write({ scope: this.path, checks, ops, quotas: this.quotaRules, now }),
-    )
+    return this.send(action, checks, ops, now, same)
   }
+
+  /** `write`, settled through `onResult` (see `Engine.write`): the hot paths' way, one promise fewer. */
+  send<R>(
+    action: string,
+    checks: WriteCheck[],
+    ops: WriteOp[],
+    now: number,
+    onResult: (result: WriteResult) => R,
+  ): Promise<R> {
+    if (ops.length > this.engine.limits.maxBatchSize) this.tooMany(action, String(ops.length))
+    return this.engine.write({ scope: this.path, checks, ops, quotas: this.quotaRules, now }, onResult)
+  }
+}
+
+function same<T>(value: T): T {
+  return value
 }
 
 /** 32-bit FNV-1a of a string's UTF-16 units, in base 36. */

@@ -6,79 +6,111 @@ import type { ScopeContext } from './context.js'
 
 /** Shared empty preconditions (backends must not mutate request arrays). */
 const NO_CHECKS: WriteCheck[] = []
+// The options each call knows, made once (a literal in the call would be a new array every time).
+const SET_OPTIONS = ['ttl', 'ifVersion'] as const
+const DELETE_OPTIONS = ['ifVersion'] as const
+const INCR_OPTIONS = ['ttl'] as const
+const SET_MANY_OPTIONS = ['ttl'] as const
 
-/** `KVStore.set`: one set op, with an `ifVersion` check when given; resolves to the new version. */
-export async function set(scope: ScopeContext, key: string, value: unknown, options?: SetOptions): Promise<string> {
-  const opts = scope.options('set', options, ['ttl', 'ifVersion'])
-  const valid = scope.key(key)
-  const now = scope.engine.clock()
-  const op: WriteOp = { type: 'set', key: valid, value: scope.encode(valid, value) }
-  const expiresAt = scope.expiry('set.ttl', opts.ttl, now)
-  if (expiresAt !== undefined) op.expiresAt = expiresAt
-  const checks =
-    opts.ifVersion === undefined ? [] : [{ key: valid, version: scope.version('set.ifVersion', opts.ifVersion) }]
-  const result = await scope.write('set', checks, [op], now)
-  if (!result.ok) throw new ConflictError(valid)
-  return result.results[0]!.version!
+/**
+ * `KVStore.set`: one set op, with an `ifVersion` check when given; resolves to the new version. Not an async
+ * function (like the other hot calls below): argument errors reject the returned promise, and the backend's promise
+ * is settled in one step.
+ */
+export function set(scope: ScopeContext, key: string, value: unknown, options?: SetOptions): Promise<string> {
+  try {
+    const opts = scope.options('set', options, SET_OPTIONS)
+    const valid = scope.key(key)
+    const now = scope.engine.clock()
+    const op: WriteOp = { type: 'set', key: valid, value: scope.encode(valid, value) }
+    const expiresAt = scope.expiry('set.ttl', opts.ttl, now)
+    if (expiresAt !== undefined) op.expiresAt = expiresAt
+    const checks =
+      opts.ifVersion === undefined
+        ? NO_CHECKS
+        : [{ key: valid, version: scope.version('set.ifVersion', opts.ifVersion) }]
+    return scope.send('set', checks, [op], now, (result) => {
+      if (!result.ok) throw new ConflictError(valid)
+      return result.results[0]!.version!
+    })
+  } catch (error) {
+    return Promise.reject(error)
+  }
 }
 
 /** `KVStore.delete`: one delete op, with an `ifVersion` check when given. */
-export async function del(scope: ScopeContext, key: string, options?: DeleteOptions): Promise<boolean> {
-  const opts = scope.options('delete', options, ['ifVersion'])
-  const valid = scope.key(key)
-  const checks =
-    opts.ifVersion === undefined
-      ? NO_CHECKS
-      : [{ key: valid, version: scope.version('delete.ifVersion', opts.ifVersion) }]
-  const result = await scope.write('delete', checks, [{ type: 'delete', key: valid }], scope.engine.clock())
-  if (!result.ok) throw new ConflictError(valid)
-  return result.results[0]!.existed
+export function del(scope: ScopeContext, key: string, options?: DeleteOptions): Promise<boolean> {
+  try {
+    const opts = scope.options('delete', options, DELETE_OPTIONS)
+    const valid = scope.key(key)
+    const checks =
+      opts.ifVersion === undefined
+        ? NO_CHECKS
+        : [{ key: valid, version: scope.version('delete.ifVersion', opts.ifVersion) }]
+    return scope.send('delete', checks, [{ type: 'delete', key: valid }], scope.engine.clock(), (result) => {
+      if (!result.ok) throw new ConflictError(valid)
+      return result.results[0]!.existed
+    })
+  } catch (error) {
+    return Promise.reject(error)
+  }
 }
 
 /** `KVStore.incr`: one incr op; the backend computes the sum (with `incrSum`). */
-export async function incr(scope: ScopeContext, key: string, by = 1, options?: IncrOptions): Promise<number> {
-  const opts = scope.options('incr', options, ['ttl'])
-  const valid = scope.key(key)
-  if (typeof by !== 'number' || !Number.isFinite(by)) {
-    throw new InvalidConfigError('incr.by', `must be a finite number, got ${describe(by)}`)
+export function incr(scope: ScopeContext, key: string, by = 1, options?: IncrOptions): Promise<number> {
+  try {
+    const opts = scope.options('incr', options, INCR_OPTIONS)
+    const valid = scope.key(key)
+    if (typeof by !== 'number' || !Number.isFinite(by)) {
+      throw new InvalidConfigError('incr.by', `must be a finite number, got ${describe(by)}`)
+    }
+    const now = scope.engine.clock()
+    const op: WriteOp = { type: 'incr', key: valid, by }
+    const expiresAt = scope.expiry('incr.ttl', opts.ttl, now)
+    if (expiresAt !== undefined) op.expiresAt = expiresAt
+    return scope.send('incr', NO_CHECKS, [op], now, (result) => {
+      if (!result.ok) throw new ConflictError(valid) // no checks were sent, so a backend cannot report one
+      return result.results[0]!.number!
+    })
+  } catch (error) {
+    return Promise.reject(error)
   }
-  const now = scope.engine.clock()
-  const op: WriteOp = { type: 'incr', key: valid, by }
-  const expiresAt = scope.expiry('incr.ttl', opts.ttl, now)
-  if (expiresAt !== undefined) op.expiresAt = expiresAt
-  const result = await scope.write('incr', NO_CHECKS, [op], now)
-  if (!result.ok) throw new ConflictError(valid) // no checks were sent, so a backend cannot report one
-  return result.results[0]!.number!
 }
 
 /** `KVStore.setMany`: one batch of set ops, counted against `maxBatchSize` while the entries are read. */
-export async function setMany(
+export function setMany(
   scope: ScopeContext,
   entries: Iterable<readonly [string, unknown]> | Record<string, unknown>,
   options?: SetManyOptions,
 ): Promise<void> {
-  const opts = scope.options('setMany', options, ['ttl'])
-  if (typeof entries !== 'object' || entries === null) {
-    throw new InvalidConfigError('setMany.entries', 'must be an iterable of [key, value] pairs or a plain object')
-  }
-  const pairs = Symbol.iterator in entries ? entries : Object.entries(entries)
-  const now = scope.engine.clock()
-  const expiresAt = scope.expiry('setMany.ttl', opts.ttl, now)
-  const ops: WriteOp[] = []
-  const max = scope.engine.limits.maxBatchSize
-  for (const pair of pairs as Iterable<readonly [string, unknown]>) {
-    // Count while iterating, so an endless generator fails at once instead of filling memory.
-    if (ops.length === max) scope.tooMany('setMany', `more than ${max}`)
-    if (!Array.isArray(pair) || pair.length !== 2) {
-      throw new InvalidConfigError('setMany.entries', 'each entry must be a [key, value] pair')
+  try {
+    const opts = scope.options('setMany', options, SET_MANY_OPTIONS)
+    if (typeof entries !== 'object' || entries === null) {
+      throw new InvalidConfigError('setMany.entries', 'must be an iterable of [key, value] pairs or a plain object')
     }
-    const key = scope.key(pair[0])
-    const op: WriteOp = { type: 'set', key, value: scope.encode(key, pair[1]) }
-    if (expiresAt !== undefined) op.expiresAt = expiresAt
-    ops.push(op)
+    const pairs = Symbol.iterator in entries ? entries : Object.entries(entries)
+    const now = scope.engine.clock()
+    const expiresAt = scope.expiry('setMany.ttl', opts.ttl, now)
+    const ops: WriteOp[] = []
+    const max = scope.engine.limits.maxBatchSize
+    for (const pair of pairs as Iterable<readonly [string, unknown]>) {
+      // Count while iterating, so an endless generator fails at once instead of filling memory.
+      if (ops.length === max) scope.tooMany('setMany', `more than ${max}`)
+      if (!Array.isArray(pair) || pair.length !== 2) {
+        throw new InvalidConfigError('setMany.entries', 'each entry must be a [key, value] pair')
+      }
+      const key = scope.key(pair[0])
+      const op: WriteOp = { type: 'set', key, value: scope.encode(key, pair[1]) }
+      if (expiresAt !== undefined) op.expiresAt = expiresAt
+      ops.push(op)
+    }
+    return ops.length > 0 ? scope.send('setMany', NO_CHECKS, ops, now, nothing) : Promise.resolve()
+  } catch (error) {
+    return Promise.reject(error)
   }
-  if (ops.length > 0) await scope.write('setMany', NO_CHECKS, ops, now)
 }
+
+function nothing(): void {}
 
 /** `KVStore.deleteMany`: one batch of delete ops; resolves to how many keys existed. */
 export async function deleteMany(scope: ScopeContext, keys: readonly string[]): Promise<number> {
