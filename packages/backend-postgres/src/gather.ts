@@ -108,6 +108,8 @@ interface Connection {
   stream: Writable
   parse(message: { text: string; name: string; types?: unknown }): void
   describe(message: { type: 'P'; name: string }): void
+  close(message: { type: 'S'; name: string }): void
+  sync(): void
   submittedNamedStatements: Record<string, string>
 }
 
@@ -118,7 +120,17 @@ class PiecesQueryImpl extends pg.Query {
       connection.parse({ text: this.text, name: this.name, types: this.types })
       connection.submittedNamedStatements[this.name] = this.text
     }
-    writeBind(connection.stream, this.name, this.values as readonly Param[])
+    let params: Array<Uint8Array | Pieces | Text | null>
+    try {
+      params = (this.values as Param[]).map(param)
+    } catch (error) {
+      // As pg does when a value cannot be sent: end the parse with a sync, so the connection stays in step.
+      connection.close({ type: 'S', name: this.name })
+      connection.sync()
+      this.handleError(error as Error, connection)
+      return
+    }
+    writeBind(connection.stream, this.name, params)
     connection.describe({ type: 'P', name: '' })
     this._getRows(connection, undefined)
   }
@@ -131,6 +143,7 @@ interface QueryInternals {
   types: unknown
   values: unknown[]
   hasBeenParsed(connection: Connection): boolean
+  handleError(error: Error, connection: Connection): void
   _getRows(connection: Connection, rows: number | undefined): void
 }
 
@@ -155,9 +168,12 @@ export function submit<R extends pg.QueryResultRow>(
  * Writes a Bind message (unnamed portal, the named statement, every result column as text) as pieces: the socket is
  * corked by pg while a query is submitted, so they leave in one `writev`.
  */
-function writeBind(stream: Writable, statement: string, values: readonly Param[]): void {
+function writeBind(
+  stream: Writable,
+  statement: string,
+  params: ReadonlyArray<Uint8Array | Pieces | Text | null>,
+): void {
   if (!stream.writable) return // as pg: the connection is gone, and the query fails with it
-  const params = values.map(param)
   const name = Buffer.byteLength(statement, 'utf8')
   const headSize = 1 + 4 + 1 + name + 1 + 2 + 2 * params.length + 2
   let length = headSize - 1 + 4 // the trailing result-format count and code
@@ -199,8 +215,10 @@ class Text {
 function param(value: Param): Uint8Array | Pieces | Text | null {
   if (value === null || value === undefined) return null
   if (value instanceof Pieces || value instanceof Uint8Array) return value
-  if (Array.isArray(value))
+  if (Array.isArray(value)) {
+    for (const v of value) if (v !== null && typeof v !== 'number') throw new TypeError('array parameters hold numbers')
     return new Text(Buffer.from(`{${value.map((v) => (v === null ? 'NULL' : String(v))).join(',')}}`))
+  }
   return new Text(Buffer.from(String(value), 'utf8'))
 }
 

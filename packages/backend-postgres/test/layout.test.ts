@@ -66,6 +66,12 @@ it('sends parameters as pieces: large elements from their own buffers, small one
         e: 0,
       })
     }
+    // A parameter it cannot send fails that query alone; the connection stays in step for the next one.
+    const bad = { name: 'pieces_bad', text: 'SELECT $1::bigint[] AS a', values: [['x'] as never] }
+    const [failed, after] = await Promise.allSettled([submit(client, bad), submit(client, query)])
+    expect(failed.status).toBe('rejected')
+    expect(after.status).toBe('fulfilled')
+    expect((await client.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }])
   } finally {
     await client.end()
   }
