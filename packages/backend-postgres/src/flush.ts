@@ -1,5 +1,4 @@
-import type pg from 'pg'
-import { byteaArray, utf8Array } from './binary.js'
+import { byteaPieces, type Param, type PiecesQuery, utf8Pieces } from './gather.js'
 import type { Statements } from './sql.js'
 import type { Counters, Staged } from './tx.js'
 
@@ -29,10 +28,10 @@ export function flushSql(
   log: ReadonlyArray<[number, string, number | null]>,
   now: number,
   channel: string,
-): pg.QueryConfig[] {
+): PiecesQuery[] {
   const up: Upserts = [[], [], [], [], []]
   const del: [number[], string[]] = [[], []]
-  const out: pg.QueryConfig[] = []
+  const out: PiecesQuery[] = []
   let bytes = 0
   for (const [scope, keys] of stage) {
     for (const [key, row] of keys) {
@@ -76,10 +75,10 @@ function statement(
   log: ReadonlyArray<[number, string, number | null]>,
   now: number,
   channel: string,
-): pg.QueryConfig | undefined {
+): PiecesQuery | undefined {
   const s = sql.schema
-  const values: unknown[] = []
-  const param = (value: unknown, type: string) => {
+  const values: Param[] = []
+  const param = (value: Param, type: string) => {
     values.push(value)
     return `$${values.length}::${type}`
   }
@@ -89,7 +88,7 @@ function statement(
     shape |= 1
     parts.push(
       `up AS (INSERT INTO ${s}.entries (scope, key, value, version, expires_at) SELECT * FROM unnest(` +
-        `${param(up[0], 'bigint[]')}, ${param(utf8Array(up[1]), 'bytea[]')}, ${param(byteaArray(up[2]), 'bytea[]')}, ` +
+        `${param(up[0], 'bigint[]')}, ${param(utf8Pieces(up[1]), 'bytea[]')}, ${param(byteaPieces(up[2]), 'bytea[]')}, ` +
         `${param(up[3], 'bigint[]')}, ${param(up[4], 'bigint[]')}) ON CONFLICT (scope, key) DO UPDATE SET ` +
         'value = excluded.value, version = excluded.version, expires_at = excluded.expires_at)',
     )
@@ -98,7 +97,7 @@ function statement(
     shape |= 2
     parts.push(
       `del AS (DELETE FROM ${s}.entries e USING unnest(${param(del[0], 'bigint[]')}, ` +
-        `${param(utf8Array(del[1]), 'bytea[]')}) AS d (scope, key) WHERE e.scope = d.scope AND e.key = d.key)`,
+        `${param(utf8Pieces(del[1]), 'bytea[]')}) AS d (scope, key) WHERE e.scope = d.scope AND e.key = d.key)`,
     )
   }
   if (counts.length > 0) {
@@ -129,7 +128,7 @@ function statement(
         `${param(now, 'bigint')} FROM unnest(${param(
           log.map((l) => l[0]),
           'bigint[]',
-        )}, ${param(utf8Array(log.map((l) => l[1])), 'bytea[]')}, ${param(
+        )}, ${param(utf8Pieces(log.map((l) => l[1])), 'bytea[]')}, ${param(
           log.map((l) => l[2]),
           'bigint[]',
         )}) WITH ORDINALITY AS l (scope, key, version, n) ORDER BY l.n)`,

@@ -2,6 +2,7 @@ import type { ScopePath, Usage } from '@cubby/core/backend'
 import type pg from 'pg'
 import { utf8Array } from './binary.js'
 import { flushSql } from './flush.js'
+import { submit } from './gather.js'
 import { VERSION_BLOCK } from './schema.js'
 import type { ScopeIds, ScopeRow } from './scope-ids.js'
 import type { Statements } from './sql.js'
@@ -256,6 +257,6 @@ export class Tx {
     }
     // Pipelined: every statement is sent before the first answer comes back. Promise.all settles on the first
     // failure (the transaction is then aborted, and the later statements fail with it) and handles the others.
-    await Promise.all(queries.map((query) => this.client.query(query)))
+    await Promise.all(queries.map((query) => submit(this.client, query)))
   }
 }

@@ -35,9 +35,14 @@ export interface WriterHooks {
   committed(tx: Tx): void
 }
 
-/** Most jobs, and value bytes, in one group transaction (the rest go to the next one). */
+/**
+ * Most jobs, and value bytes, in one group transaction (the rest go to the next one). Values go to the socket from
+ * the buffers the requests already hold (see `Pieces`), so the byte bound no longer sizes a copy; what a group costs
+ * besides its rows is two round trips and a commit (an fsync). 10,000 sets of 10 KiB: groups of 16 MiB (7 of them)
+ * took 458 ms after the last set call, groups of 4,000 jobs (3; 40 MB each) 381 ms (medians of 5, alternated).
+ */
 const MAX_GROUP = 4000
-const MAX_GROUP_BYTES = 16 * 1024 * 1024
+const MAX_GROUP_BYTES = 64 * 1024 * 1024
 /** Runs of one group after the server aborted it (serialization failure, deadlock). */
 const MAX_ATTEMPTS = 4
 

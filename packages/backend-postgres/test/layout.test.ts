@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto'
 import { PostgresBackend, resolveOptions } from '@cubby/backend-postgres'
 import { type ChangeEvent, openCubby } from '@cubby/core'
 import pg from 'pg'
 import { afterAll, expect, it, vi } from 'vitest'
 import { byteaArray, utf8Array } from '../src/binary.js'
 import { UPSERT_BYTES } from '../src/flush.js'
+import { byteaPieces, submit, utf8Pieces } from '../src/gather.js'
 import { SCHEMA_VERSION } from '../src/schema.js'
 import { startPostgres } from './support/server.js'
 
@@ -28,6 +30,48 @@ it('sends bytea[] parameters in binary: any bytes, empty elements, views into la
     expect(back.rows.map((row) => row.t.toString('utf8'))).toEqual(keys)
     const empty = await client.query<{ n: number | null }>('SELECT cardinality($1::bytea[]) AS n', [byteaArray([])])
     expect(empty.rows[0]!.n).toBe(0)
+  } finally {
+    await client.end()
+  }
+})
+
+it('sends parameters as pieces: large elements from their own buffers, small ones copied, text and null beside them', async () => {
+  const client = new pg.Client({ connectionString: server.url, pipeline: true } as pg.ClientConfig)
+  await client.connect()
+  try {
+    const large = Buffer.alloc(5000, 7)
+    const backing = Buffer.alloc(3000, 1)
+    backing[1000] = 0
+    const items = [large, new Uint8Array(0), backing.subarray(500, 2500), Buffer.from([1, 2]), Uint8Array.from(large)]
+    const keys = ['a', '', 'nul\u0000key', '😀 é']
+    const query = {
+      name: 'pieces_test',
+      text:
+        'SELECT (SELECT array_agg(md5(b) ORDER BY n) FROM unnest($1::bytea[]) WITH ORDINALITY AS u(b, n)) AS b, ' +
+        '(SELECT array_agg(t ORDER BY n) FROM unnest($2::bytea[]) WITH ORDINALITY AS k(t, n)) AS k, ' +
+        '$3::bigint[] AS ids, $4::text AS s, $5::bigint AS i, $6::text IS NULL AS isnull, cardinality($7::bytea[]) AS e',
+      values: [byteaPieces(items), utf8Pieces(keys), [1, null, 3], 'ünï', 42, null, byteaPieces([])],
+    }
+    // Twice: parsed with the first, only bound with the second; and sent together, as a pipeline does.
+    const [first, second] = await Promise.all([submit(client, query), submit(client, query)])
+    for (const { rows } of [first, second]) {
+      const md5 = (b: Uint8Array) => createHash('md5').update(b).digest('hex')
+      expect({ ...rows[0], k: rows[0]!.k.map((t: Buffer) => t.toString('utf8')) }).toEqual({
+        b: items.map(md5),
+        k: keys,
+        ids: ['1', null, '3'],
+        s: 'ünï',
+        i: '42',
+        isnull: true,
+        e: 0,
+      })
+    }
+    // A parameter it cannot send fails that query alone; the connection stays in step for the next one.
+    const bad = { name: 'pieces_bad', text: 'SELECT $1::bigint[] AS a', values: [['x'] as never] }
+    const [failed, after] = await Promise.allSettled([submit(client, bad), submit(client, query)])
+    expect(failed.status).toBe('rejected')
+    expect(after.status).toBe('fulfilled')
+    expect((await client.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }])
   } finally {
     await client.end()
   }
