@@ -7,7 +7,7 @@ import { engineOf } from '../src/cubby.js'
 import type { Cubby, KVStore } from '../src/index.js'
 import { ClosedError, InvalidKeyError, InvalidScopeError, openCubby, store, user } from '../src/index.js'
 import { rawScope, rawScopeAt } from '../src/raw/index.js'
-import { ChildContexts, ContextCache, MAX_CACHED_CONTEXTS } from '../src/store/context-cache.js'
+import { MAX_CACHED_CONTEXTS } from '../src/store/context-cache.js'
 
 /*
  * Adversarial tests of the context caches (`ContextCache` behind stores()/run(), `ChildContexts` behind scope() and
@@ -134,22 +134,32 @@ async function rejected(promise: Promise<unknown>): Promise<unknown> {
   return undefined
 }
 
-/** Shrinks a cubby's caches so they empty every few entries: eviction lands in the middle of walks. */
+/**
+ * Lowers the bound of a cubby's caches (the same instances, so the code under test keeps its own wiring) so they
+ * empty every few entries: eviction lands in the middle of walks.
+ */
 function shrinkCaches(cubby: Cubby, max: number): void {
-  const engine = engineOf(cubby)! as unknown as Record<string, unknown>
-  engine.scopeChildren = new ChildContexts(max)
-  engine.userChildren = new ChildContexts(max)
-  ;(cubby as unknown as Record<string, unknown>).resolved = new ContextCache(max)
+  const engine = engineOf(cubby)! as unknown as Record<string, Record<string, unknown>>
+  // The bound is the caches' constructor parameter `max`: make sure it is still there, or this would shrink nothing.
+  expect(engine.scopeChildren!.max).toBe(MAX_CACHED_CONTEXTS)
+  engine.scopeChildren!.max = max
+  engine.userChildren!.max = max
+  ;(cubby as unknown as Record<string, Record<string, unknown>>).resolved!.max = max
 }
 
-/** Pushes every cache of `cubby` past its real bound (MAX_CACHED_CONTEXTS), so each one empties. */
-function overflowCaches(cubby: Cubby, tag: string): void {
+/** Pushes every cache of `cubby` past `count` entries through the public API, so each one empties. */
+function fillCaches(cubby: Cubby, tag: string, count: number): void {
   const plugin = cubby.scope('fill', tag)
-  for (let i = 0; i <= MAX_CACHED_CONTEXTS; i++) {
+  for (let i = 0; i <= count; i++) {
     plugin.scope(`s${i}`)
     plugin.user(`u${i}`)
     cubby.stores({ workspace: 'fill', plugin: tag, user: `r${i}` })
   }
+}
+
+/** Pushes every cache of `cubby` past its real bound (MAX_CACHED_CONTEXTS). */
+function overflowCaches(cubby: Cubby, tag: string): void {
+  fillCaches(cubby, tag, MAX_CACHED_CONTEXTS)
 }
 
 interface Handle {
@@ -378,7 +388,8 @@ describe('context caches under hostile names (memory)', () => {
           const cubby = await openCubby({ url: 'memory:' })
           try {
             shrinkCaches(cubby, max)
-            await runModel(cubby, commands, () => shrinkCaches(cubby, max))
+            let n = 0
+            await runModel(cubby, commands, () => fillCaches(cubby, `t${n++}`, max))
           } finally {
             await cubby.close()
           }
@@ -417,7 +428,7 @@ describe('context caches under hostile names (memory)', () => {
             let i = 0
             for (const step of order) {
               i++
-              if (step === 'evict') shrinkCaches(cubby, max)
+              if (step === 'evict') fillCaches(cubby, `e${i}`, max)
               else if (step === 'scopeFirst') await plugin().scope(id).set('k', `scope${i}`)
               else if (step === 'userFirst') await plugin().user(id).set('k', `user${i}`)
               else await cubby.stores({ workspace: 'w', plugin: 'p', user: id }).user!.set('k', `user${i}`)
@@ -533,6 +544,101 @@ describe('context caches under hostile names (memory)', () => {
     expect(await before.stores.user!.get('k2')).toBe(2)
     expect(await cubby.run({ workspace: 'w', plugin: 'p', user: 'u' }, () => user.get('k2'))).toBe(2)
     await cubby.close()
+  })
+})
+
+/** One way plugin code reaches a scope, with the storage path it must reach. */
+type Access = [label: string, open: (cubby: Cubby) => KVStore, path: string[]]
+
+/** The ambient `store` or `user` of a run with `context`, as a view whose calls each enter that run. */
+const ambient = (
+  cubby: Cubby,
+  context: { workspace?: string; plugin: string; user?: string },
+  which: 'store' | 'user',
+) => {
+  const target = which === 'store' ? store : user
+  return {
+    get path() {
+      return cubby.run(context, () => target.path)
+    },
+    set: (key: string, value: unknown) => cubby.run(context, () => target.set(key, value)),
+  } as unknown as KVStore
+}
+
+const ACCESSES: Access[] = [
+  ['scope(w,p)', (c) => c.scope('w', 'p'), ['w', 'p']],
+  ['scope(w,p,a)', (c) => c.scope('w', 'p', 'a'), ['w', 'p', 'a']],
+  ['scope(w,p,a,b)', (c) => c.scope('w', 'p', 'a', 'b'), ['w', 'p', 'a', 'b']],
+  ['scope(w,p).scope(a)', (c) => c.scope('w', 'p').scope('a'), ['w', 'p', 'a']],
+  ['scope(w,p).scope(a,b)', (c) => c.scope('w', 'p').scope('a', 'b'), ['w', 'p', 'a', 'b']],
+  ['scope(w,p).scope(a).scope(b)', (c) => c.scope('w', 'p').scope('a').scope('b'), ['w', 'p', 'a', 'b']],
+  ['scope(w,p).scope(b,a)', (c) => c.scope('w', 'p').scope('b', 'a'), ['w', 'p', 'b', 'a']],
+  ['scope(w).scope(p).scope(a)', (c) => c.scope('w').scope('p').scope('a'), ['w', 'p', 'a']],
+  ['scope(w,a)', (c) => c.scope('w', 'a'), ['w', 'a']],
+  ['scope(a)', (c) => c.scope('a'), ['a']],
+  ['scope(w,p).user(a)', (c) => c.scope('w', 'p').user('a'), ['w', 'p', '', 'a']],
+  ['scope(w,p).user(b)', (c) => c.scope('w', 'p').user('b'), ['w', 'p', '', 'b']],
+  ['scope(w,p).user(a).scope(b)', (c) => c.scope('w', 'p').user('a').scope('b'), ['w', 'p', '', 'a', 'b']],
+  ['scope(w,p).user(a).scope(a,b)', (c) => c.scope('w', 'p').user('a').scope('a', 'b'), ['w', 'p', '', 'a', 'a', 'b']],
+  ['scope(default,p).user(a)', (c) => c.scope('default', 'p').user('a'), ['default', 'p', '', 'a']],
+  ['scope(w,a).user(p)', (c) => c.scope('w', 'a').user('p'), ['w', 'a', '', 'p']],
+  ['stores(w,p).store', (c) => c.stores({ workspace: 'w', plugin: 'p' }).store, ['w', 'p']],
+  ['stores(w,p,a).store', (c) => c.stores({ workspace: 'w', plugin: 'p', user: 'a' }).store, ['w', 'p']],
+  ['stores(w,p,a).user', (c) => c.stores({ workspace: 'w', plugin: 'p', user: 'a' }).user!, ['w', 'p', '', 'a']],
+  ['stores(w,p,b).user', (c) => c.stores({ workspace: 'w', plugin: 'p', user: 'b' }).user!, ['w', 'p', '', 'b']],
+  ['stores(p).store', (c) => c.stores({ plugin: 'p' }).store, ['default', 'p']],
+  ['stores(p,a).user', (c) => c.stores({ plugin: 'p', user: 'a' }).user!, ['default', 'p', '', 'a']],
+  [
+    'stores(default,p,a).user',
+    (c) => c.stores({ workspace: 'default', plugin: 'p', user: 'a' }).user!,
+    ['default', 'p', '', 'a'],
+  ],
+  ['stores(p,w,a).user', (c) => c.stores({ workspace: 'p', plugin: 'w', user: 'a' }).user!, ['p', 'w', '', 'a']],
+  ['stores(w,a,p).user', (c) => c.stores({ workspace: 'w', plugin: 'a', user: 'p' }).user!, ['w', 'a', '', 'p']],
+  ['stores(w,a).store', (c) => c.stores({ workspace: 'w', plugin: 'a' }).store, ['w', 'a']],
+  ['run(w,p,a) store', (c) => ambient(c, { workspace: 'w', plugin: 'p', user: 'a' }, 'store'), ['w', 'p']],
+  ['run(w,p,a) user', (c) => ambient(c, { workspace: 'w', plugin: 'p', user: 'a' }, 'user'), ['w', 'p', '', 'a']],
+  ['run(p,a) user', (c) => ambient(c, { plugin: 'p', user: 'a' }, 'user'), ['default', 'p', '', 'a']],
+]
+
+/** Opens each access in order on a fresh cubby (caches bounded by `max`), writing through each and checking the backend. */
+async function accessSequence(sequence: readonly Access[], max: number): Promise<void> {
+  const cubby = await openCubby({ url: 'memory:' })
+  try {
+    shrinkCaches(cubby, max)
+    const model = new Map<string, Map<string, unknown>>()
+    let i = 0
+    for (const [label, open, path] of sequence) {
+      const view = open(cubby)
+      expect([...view.path], label).toEqual(path)
+      if (!label.startsWith('run')) expect([...rawScope(view).path], label).toEqual(path)
+      await view.set(`k${i}`, label)
+      const keys = model.get(pathId(path)) ?? new Map<string, unknown>()
+      keys.set(`k${i++}`, label)
+      model.set(pathId(path), keys)
+    }
+    expect(sortedDump(await dump(cubby))).toEqual(modelAsMap(model))
+  } finally {
+    await cubby.close()
+  }
+}
+
+describe('context caches: every pair of ways to reach a scope, in both orders', () => {
+  it('reach the right scope whatever was cached before, with caches of 1, 2 and 4096 entries', async () => {
+    for (const max of [1, 2, MAX_CACHED_CONTEXTS]) {
+      for (const first of ACCESSES) for (const second of ACCESSES) await accessSequence([first, second, first], max)
+    }
+  })
+
+  it('reach the right scope in longer random sequences', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.constantFrom(...ACCESSES), { minLength: 2, maxLength: 12 }),
+        fc.constantFrom(1, 2, 3, 5, MAX_CACHED_CONTEXTS),
+        accessSequence,
+      ),
+      { numRuns: 200 },
+    )
   })
 })
 
