@@ -163,6 +163,45 @@ describe('codec: one walker per codec', () => {
     await cubby.close()
   })
 
+  it('keeps the outer walk whole when a getter encodes plain values, the value itself, or fails, mid-walk', () => {
+    const codec = new Codec()
+    for (const nestedSize of [0, 5, 40]) {
+      let inGetter = false
+      const nested: Buffer[] = []
+      const shared = { shared: true }
+      const outer: Record<string, unknown> = {
+        when: new Date(7), // rich before the getter: the outer walk must still know it is rich
+        head: Array.from({ length: 20 }, (_, i) => ({ h: i, shared })),
+        get middle() {
+          if (!inGetter) {
+            inGetter = true
+            nested.push(Buffer.from(codec.encode({ plain: Array.from({ length: nestedSize }, (_, i) => ({ i })) })))
+            nested.push(Buffer.from(codec.encode(outer))) // the value being walked, from the start
+            nested.push(Buffer.from(codec.encode(shared)))
+            expect(() => codec.encode({ f: () => 1 })).toThrow(SerializationError)
+            inGetter = false
+          }
+          return 'm'
+        },
+        tail: Array.from({ length: 20 }, (_, i) => ({ t: i, shared })),
+      }
+      outer.self = outer // a cycle back to the root, after the getter
+      const back = codec.decode(codec.encode(outer)) as Record<string, unknown>
+      expect(back.when).toStrictEqual(new Date(7))
+      expect(back.self).toBe(back)
+      expect(back.middle).toBe('m')
+      expect(back.head).toStrictEqual(outer.head)
+      expect(back.tail).toStrictEqual(outer.tail)
+      expect(codec.decode(nested[0]!)).toStrictEqual({ plain: Array.from({ length: nestedSize }, (_, i) => ({ i })) })
+      const again = codec.decode(nested[1]!) as Record<string, unknown>
+      expect(again.self).toBe(again)
+      expect(again.when).toStrictEqual(new Date(7))
+      expect(again.middle).toBe('m')
+      expect(again.tail).toStrictEqual(outer.tail)
+      expect(nested[2]!.toString('latin1')).toBe(`${HEADER_J}{"shared":true}`)
+    }
+  })
+
   it('keeps a getter that throws from leaving the walker busy or holding objects', async () => {
     const cubby = await openCubby({ url: 'memory:' })
     const view = cubby.scope('w', 'p')
@@ -182,6 +221,49 @@ describe('codec: one walker per codec', () => {
     const [row] = await rawScope(view).get(['next'])
     expect(Buffer.from(row!.value!).toString('latin1', 0, 2)).toBe(HEADER_J) // plain JSON: nothing rich was seen
     await cubby.close()
+  })
+
+  it('forgets a failed walk entirely: objects it was inside are not taken for a cycle by the next walk', () => {
+    const codec = new Codec()
+    let fail = true
+    const x = {
+      get v() {
+        if (fail) {
+          fail = false
+          throw new Error('first read fails')
+        }
+        return 1
+      },
+    }
+    expect(() => codec.encode({ deep: { x } })).toThrow(SerializationError)
+    // x was being copied when the walk failed; met twice now, it is shared, not a cycle: still plain JSON.
+    const bytes = Buffer.from(codec.encode({ a: x, b: x }))
+    expect(bytes.toString('latin1')).toBe(`${HEADER_J}{"a":{"v":1},"b":{"v":1}}`)
+    // and many failed walks do not add up to "nested too deep"
+    const failing = {
+      get v(): never {
+        throw new Error('always fails')
+      },
+    }
+    let value: unknown = failing
+    for (let i = 0; i < 20; i++) value = { value }
+    for (let i = 0; i < 200; i++) expect(() => codec.encode(value)).toThrow(/always fails/)
+    let deep: unknown = 1
+    for (let i = 0; i < 50; i++) deep = { deep }
+    expect(codec.decode(codec.encode(deep))).toStrictEqual(deep)
+  })
+
+  it('does not carry objects or copies from one walk into the next', () => {
+    const codec = new Codec()
+    const shared = { s: 1 }
+    for (const size of [1, 31, 32, 33, 100]) {
+      shared.s = size
+      const value = { list: Array.from({ length: size }, () => ({ shared })) }
+      codec.encode(value)
+      shared.s = -size // changed between walks: the next encode must read it again
+      expect(codec.decode(codec.encode(value))).toStrictEqual(value)
+      expect(codec.decode(codec.encode(shared))).toStrictEqual({ s: -size })
+    }
   })
 
   it('keeps shared objects and cycles right past 32 objects, at every size around the switch', () => {
