@@ -222,7 +222,11 @@ const command: fc.Arbitrary<Command> = fc.oneof(
  * Runs `commands` against `cubby` and an independent model; every call's result (a view's path, a typed error, a
  * read) is compared with the model, and at the end the whole backend is compared with it.
  */
-async function runModel(cubby: Cubby, commands: Command[], evict: () => void): Promise<void> {
+async function runModel(
+  cubby: Cubby,
+  commands: Command[],
+  evict: () => void,
+): Promise<Map<string, Map<string, unknown>>> {
   const model = new Map<string, Map<string, unknown>>()
   const keysOf = (path: readonly string[]) => {
     let keys = model.get(pathId(path))
@@ -376,6 +380,7 @@ async function runModel(cubby: Cubby, commands: Command[], evict: () => void): P
   }
   // ...and the backend holds exactly what the model says, where it says.
   expect(sortedDump(await dump(cubby))).toEqual(modelAsMap(model))
+  return modelAsMap(model)
 }
 
 describe('context caches under hostile names (memory)', () => {
@@ -638,6 +643,41 @@ describe('context caches: every pair of ways to reach a scope, in both orders', 
         accessSequence,
       ),
       { numRuns: 200 },
+    )
+  })
+})
+
+describe('context caches under hostile names (SQLite)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cubby-ctx-model-'))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('store every write where the model says, as a cubby opened afterwards on the file reads it', async () => {
+    let run = 0
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(command, { minLength: 1, maxLength: 30 }),
+        fc.integer({ min: 1, max: 4 }),
+        async (commands, max) => {
+          const url = `sqlite:${join(dir, `m${run++}.db`)}`
+          const cubby = await openCubby({ url })
+          let expected: Map<string, Map<string, unknown>>
+          try {
+            shrinkCaches(cubby, max)
+            let n = 0
+            expected = await runModel(cubby, commands, () => fillCaches(cubby, `t${n++}`, max))
+          } finally {
+            await cubby.close()
+          }
+          // A fresh cubby on the same file: nothing cached in core or in the backend.
+          const fresh = await openCubby({ url })
+          try {
+            expect(sortedDump(await dump(fresh))).toEqual(expected)
+          } finally {
+            await fresh.close()
+          }
+        },
+      ),
+      { numRuns: 25 },
     )
   })
 })
