@@ -682,6 +682,35 @@ describe('context caches under hostile names (SQLite)', () => {
   })
 })
 
+describe('context caches and concurrent runs', () => {
+  it('keep each concurrent run on its own user while the caches empty under them', async () => {
+    const cubby = await openCubby({ url: 'memory:' })
+    shrinkCaches(cubby, 3)
+    const ids = ['a', 'b', 'cache', '__proto__', 'p', '😀', '/', 'u']
+    const runs = ids.flatMap((id, i) =>
+      [0, 1, 2].map((round) =>
+        cubby.run({ workspace: 'w', plugin: i % 2 ? 'p' : 'q', user: id }, async () => {
+          for (let step = 0; step < 5; step++) {
+            await user.incr('n')
+            await store.incr(`n:${id}`)
+            fillCaches(cubby, `c${i}-${round}-${step}`, 3) // others' names evict this run's entries
+            await new Promise((resolve) => setImmediate(resolve))
+            expect(user.path).toEqual(['w', i % 2 ? 'p' : 'q', '', id])
+          }
+        }),
+      ),
+    )
+    await Promise.all(runs)
+    for (const [i, id] of ids.entries()) {
+      const plugin = i % 2 ? 'p' : 'q'
+      expect(await cubby.stores({ workspace: 'w', plugin, user: id }).user!.get('n')).toBe(15)
+      expect(await cubby.scope('w', plugin).get(`n:${id}`)).toBe(15)
+      expect(await cubby.scope('w', plugin).scope(id).get('n')).toBeUndefined()
+    }
+    await cubby.close()
+  })
+})
+
 describe('context caches across cubbies', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cubby-ctx-'))
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
