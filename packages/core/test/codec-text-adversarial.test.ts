@@ -266,6 +266,32 @@ describe('codec: one walker per codec', () => {
     }
   })
 
+  it('leaves its reused walker idle and empty after every walk, failed or not (else each later encode pays for it)', () => {
+    const codec = new Codec()
+    const walker = (codec as unknown as { walker: { busy: boolean; count: number; seen: unknown } }).walker
+    expect(walker.busy).toBe(false) // the field this test watches is there
+    const values: unknown[] = [
+      { a: 1 },
+      Array.from({ length: 40 }, (_, i) => ({ i })),
+      {
+        get boom(): never {
+          throw new Error('fails')
+        },
+      },
+      { f: () => 1 },
+    ]
+    for (const value of values) {
+      try {
+        codec.encode(value)
+      } catch (error) {
+        expect(error).toBeInstanceOf(SerializationError)
+      }
+      expect(walker.busy).toBe(false)
+      expect(walker.count).toBe(0)
+      expect(walker.seen).toBeUndefined()
+    }
+  })
+
   it('keeps shared objects and cycles right past 32 objects, at every size around the switch', () => {
     const codec = new Codec()
     for (let n = 28; n <= 36; n++) {
