@@ -15,7 +15,12 @@ export class Atomic implements AtomicBatch {
   private readonly steps: Step[] = []
   private committed = false
 
-  constructor(private readonly scope: ScopeContext) {}
+  /** A true private field: plugin code holding this batch cannot reach the engine or backend behind it. */
+  readonly #scope: ScopeContext
+
+  constructor(scope: ScopeContext) {
+    this.#scope = scope
+  }
 
   check(key: string, version: string | null): AtomicBatch {
     this.steps.push({ kind: 'check', key, version })
@@ -41,7 +46,7 @@ export class Atomic implements AtomicBatch {
     if (this.committed)
       throw new InvalidConfigError('atomic', 'this batch was already committed; start a new one with atomic()')
     this.committed = true
-    const { scope } = this
+    const scope = this.#scope
     const now = scope.engine.clock()
     const checks: WriteCheck[] = []
     const ops: WriteOp[] = []

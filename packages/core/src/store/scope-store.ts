@@ -38,7 +38,10 @@ export function contextOf(view: unknown): ScopeContext | undefined {
 
 /** The `KVStore` of one scope: validates arguments and delegates to the operation modules. */
 export class ScopeStore implements KVStore {
-  /** A true private field: core's own tools reach it through `contextOf`, plugin code cannot reach it at all. */
+  /**
+   * A true private field: core's own tools reach it through `contextOf`; plugin code cannot reach it, nor through an
+   * atomic batch or a watch (test/private-context.test.ts).
+   */
   readonly #ctx: ScopeContext
   /** The context of `[workspace, plugin, '']`, the parent of this plugin's users (made on first use). */
   #usersCtx: ScopeContext | undefined

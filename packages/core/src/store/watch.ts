@@ -22,20 +22,19 @@ export class ScopeWatch implements Watch {
   private waiter: Waiter | undefined
   private failure: Error | undefined
   private done = false
-  private subscription: WatchSubscription | undefined
+  #subscription: WatchSubscription | undefined
   private matches: (key: string) => boolean = () => true
   private maxBuffered = DEFAULT_MAX_BUFFERED
+  /** True private fields: plugin code holding a watch cannot reach the engine, backend or subscription behind it. */
+  readonly #scope: ScopeContext
   private readonly onAbort = () => this.close()
   private signal: AbortSignal | undefined
 
-  constructor(
-    private readonly scope: ScopeContext,
-    filter?: WatchFilter,
-    options?: WatchOptions,
-  ) {
+  constructor(scope: ScopeContext, filter?: WatchFilter, options?: WatchOptions) {
+    this.#scope = scope
     try {
       this.start(filter, options)
-      const subscription = this.subscription!
+      const subscription = this.#subscription!
       // A backend that does not bound its own waits gets `timeoutMs` to start observing.
       const ready = scope.engine.bound(Promise.resolve(subscription.ready), 'starting the watch')
       this.ready = ready.catch((error: unknown) => {
@@ -52,7 +51,7 @@ export class ScopeWatch implements Watch {
   }
 
   private start(filter: WatchFilter | undefined, options: WatchOptions | undefined): void {
-    const { scope } = this
+    const scope = this.#scope
     const f = scope.options('watch', filter, ['prefix', 'keys'], 'filter')
     const o = scope.options('watch', options, ['signal', 'maxBuffered'])
     scope.engine.assertOpen()
@@ -71,7 +70,7 @@ export class ScopeWatch implements Watch {
       if (!(o.signal instanceof AbortSignal)) throw new InvalidConfigError('watch.signal', 'must be an AbortSignal')
       if (o.signal.aborted) {
         this.done = true
-        this.subscription = { ready: Promise.resolve(), close() {} }
+        this.#subscription = { ready: Promise.resolve(), close() {} }
         return
       }
       this.signal = o.signal
@@ -87,7 +86,7 @@ export class ScopeWatch implements Watch {
         `the ${scope.engine.backend.name} backend's watch() returned no subscription`,
       )
     }
-    this.subscription = subscription
+    this.#subscription = subscription
     if (this.done) {
       // The backend reported an error before watch() returned: finish() could not close the subscription then.
       subscription.close()
@@ -120,8 +119,8 @@ export class ScopeWatch implements Watch {
   private finish(): void {
     if (this.done) return
     this.done = true
-    this.subscription?.close()
-    this.scope.engine.watches.delete(this)
+    this.#subscription?.close()
+    this.#scope.engine.watches.delete(this)
     this.signal?.removeEventListener('abort', this.onAbort)
     const waiter = this.waiter
     this.waiter = undefined
